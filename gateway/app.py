@@ -1,0 +1,60 @@
+"""The composition root: the one place that builds the gateway's parts from Settings and wires them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.config import Settings
+from gateway.ingest.pipeline import IngestPipeline
+from gateway.ingest.receipts import ReceiptIssuer
+from gateway.store.database import make_engine, session_factory
+from gateway.trust.chain import CertificateVerifier
+from gateway.trust.store import TrustStore
+from gateway.xml.parsing import ParseLimits
+from gateway.xml.schemas import SchemaRegistry
+from gateway.xml.signatures import SignaturePolicy, Signer
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    certificates: CertificateVerifier
+    signer: Signer
+    pipeline: IngestPipeline
+
+
+def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
+    engine = engine or make_engine(settings.sqlalchemy_url)
+    sessions = session_factory(engine)
+    certificates = CertificateVerifier(TrustStore.load(settings.trust_dir))
+    # The receipt certificate chain goes into every receipt so that verifiers need only the root.
+    chain = [settings.receipt_cert_path, *sorted((settings.trust_dir / "intermediates").glob("*.pem"))]
+    signer = Signer.from_files(settings.receipt_key_path, chain)
+    pipeline = IngestPipeline(
+        limits=ParseLimits(settings.max_document_bytes, settings.max_depth),
+        schemas=SchemaRegistry(),
+        policy=SignaturePolicy(),
+        certificates=certificates,
+        receipts=ReceiptIssuer(signer, settings.gateway_uid),
+        sessions=sessions,
+    )
+    return Gateway(settings, engine, sessions, certificates, signer, pipeline)
+
+
+def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:
+    from gateway.interfaces.http import api
+
+    settings = settings or (gateway.settings if gateway else Settings.from_env())
+    gateway = gateway or build_gateway(settings)
+    app = Flask("zvarot")
+    # Flask refuses bodies above this before we read them; the pipeline checks the exact limit again.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_document_bytes + 1
+    app.extensions["zvarot"] = gateway
+    app.register_blueprint(api.blueprint)
+    return app

@@ -1,0 +1,72 @@
+"""Settings: one frozen object, read from ZVAROT_* environment variables with safe defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"ZVAROT_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path("var")
+    database_url: str = ""  # empty: SQLite (WAL) at <home>/zvarot.db
+    pki_dir: Path = Path("var/pki")
+    trust_dir: Path = Path("var/pki/trust")
+    # The gateway's receipt-signing key and certificate; default: the dev PKI's gateway identity.
+    receipt_key: Path | None = None
+    receipt_cert: Path | None = None
+    gateway_uid: str = "zvarot-gateway"
+    max_document_bytes: int = 10 * MiB
+    max_depth: int = 64
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    # Test and dev only: a clock override for "now" (ISO 8601); empty means the real clock.
+    fixed_now: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'zvarot.db').resolve()}"
+
+    @property
+    def receipt_key_path(self) -> Path:
+        return self.receipt_key or self.pki_dir / "identities" / f"{self.gateway_uid}.key.pem"
+
+    @property
+    def receipt_cert_path(self) -> Path:
+        return self.receipt_cert or self.pki_dir / "identities" / f"{self.gateway_uid}.pem"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("HOME", "var"))
+        pki_dir = Path(_env("PKI_DIR", str(home / "pki")))
+        key = _env("RECEIPT_KEY", "")
+        cert = _env("RECEIPT_CERT", "")
+        return cls(
+            home=home,
+            database_url=_env("DATABASE_URL", ""),
+            pki_dir=pki_dir,
+            trust_dir=Path(_env("TRUST_DIR", str(pki_dir / "trust"))),
+            receipt_key=Path(key) if key else None,
+            receipt_cert=Path(cert) if cert else None,
+            gateway_uid=_env("GATEWAY_UID", "zvarot-gateway"),
+            max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(10 * MiB))),
+            max_depth=int(_env("MAX_DEPTH", "64")),
+            host=_env("HOST", "127.0.0.1"),
+            port=int(_env("PORT", "8080")),
+            workers=int(_env("WORKERS", "2")),
+            fixed_now=_env("FIXED_NOW", ""),
+        )

@@ -1,0 +1,198 @@
+"""The ingest pipeline: bytes in, a signed receipt out. Each step either returns the next value or raises
+Rejection(code); the sequence reads top to bottom in `IngestPipeline.submit`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.errors import Problem, Rejection
+from gateway.ingest.authorize import Authority, authorize
+from gateway.ingest.documents import Header, named_official, read_header
+from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
+from gateway.store.messages import MessageStore
+from gateway.store.models import Message, RejectedDocument
+from gateway.store.registry import find_official, find_system
+from gateway.trust.chain import CertificateVerifier, VerifiedSigner
+from gateway.xml.parsing import ParseLimits, parse_document
+from gateway.xml.schemas import SchemaRegistry, document_type
+from gateway.xml.signatures import SignaturePolicy, VerifiedSignature, verify_document
+
+# Refusals that happen before the bytes could be read as XML: answered with a problem document, not a receipt.
+UNREADABLE = frozenset({"malformed-xml", "too-large"})
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # accepted | duplicate | rejected
+    receipt: bytes | None  # the signed Receipt; None only for UNREADABLE refusals
+    receipt_id: str | None
+    problem: Problem | None  # the cause of a rejection
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    header: Header
+    signature: VerifiedSignature
+    signer: VerifiedSigner
+    authority: Authority
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        *,
+        limits: ParseLimits,
+        schemas: SchemaRegistry,
+        policy: SignaturePolicy,
+        certificates: CertificateVerifier,
+        receipts: ReceiptIssuer,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self.limits = limits
+        self.schemas = schemas
+        self.policy = policy
+        self.certificates = certificates
+        self.receipts = receipts
+        self.sessions = sessions
+        self.store = MessageStore(sessions)
+        self.clock = clock
+
+    def submit(self, data: bytes) -> Outcome:
+        received_at = self.clock()
+        sha256 = hashlib.sha256(data).hexdigest()
+        root: etree._Element | None = None
+        try:
+            root = parse_document(data, self.limits)
+            document_type(root)
+            self.schemas.validate(root)
+            signature = verify_document(root, self.policy)
+            signer = self.certificates.verify(
+                signature.certificate, signature.untrusted_chain, at=received_at
+            )
+            header = read_header(signature.signed_root)  # from here on, only signed content is read
+            authority = self._authorize(header, signer, signature)
+            return self._accept(data, sha256, received_at, _Accepted(header, signature, signer, authority))
+        except Rejection as rejection:
+            return self._reject(data, sha256, received_at, root, rejection)
+
+    def _authorize(self, header: Header, signer: VerifiedSigner, signature: VerifiedSignature) -> Authority:
+        with self.sessions() as session:
+            return authorize(
+                header,
+                signer.uid,
+                sender=find_system(session, header.sender_system),
+                signer_system=find_system(session, signer.uid),
+                signer_official=find_official(session, signer.uid),
+                named_official=named_official(signature.signed_root),
+            )
+
+    def _accept(self, data: bytes, sha256: str, received_at: datetime, doc: _Accepted) -> Outcome:
+        header = doc.header
+        receipt_id = new_id("rc-")
+        # Signed before the transaction so the write lock is held only for the insert; sent only after commit.
+        receipt = self.receipts.issue(
+            ReceiptFacts(
+                receipt_id=receipt_id,
+                received_at=received_at,
+                submission_sha256=sha256,
+                outcome="accepted",
+                ref_message_id=header.message_id,
+                ref_sender_system=header.sender_system,
+                sender_digests=doc.signature.digest_values,
+            ),
+            now=received_at,
+        )
+        row, created = self.store.record_accepted(
+            Message(
+                sender_system=header.sender_system,
+                message_id=header.message_id,
+                document_type=header.document_type,
+                sha256=sha256,
+                received_at=received_at,
+                signer_uid=doc.signer.uid,
+                signer_kind=doc.authority.signer_kind,
+                signer_cert_sha256=doc.signer.fingerprint_sha256,
+                body=data,
+                receipt_id=receipt_id,
+                receipt=receipt,
+            )
+        )
+        if created:
+            return Outcome("accepted", receipt, receipt_id, None, header.message_id)
+        if row.sha256 == sha256:
+            # Idempotent retry: the original receipt, byte for byte, so the legal clock is the first one.
+            return Outcome("duplicate", row.receipt, row.receipt_id, None, header.message_id)
+        conflict = Rejection(
+            "duplicate-conflict",
+            f"message {header.message_id} from {header.sender_system} was already accepted with other "
+            "content "
+            f"(receipt {row.receipt_id})",
+        )
+        return self._reject(data, sha256, received_at, None, conflict, header=header)
+
+    def _reject(
+        self,
+        data: bytes,
+        sha256: str,
+        received_at: datetime,
+        root: etree._Element | None,
+        rejection: Rejection,
+        header: Header | None = None,
+    ) -> Outcome:
+        if header is None and root is not None:
+            header = read_header(root)  # unsigned or untrusted: used only to address the rejection receipt
+        problem = rejection.problems[0]
+        receipt_id = new_id("rc-")
+        receipt = None
+        if problem.code not in UNREADABLE:
+            receipt = self.receipts.issue(
+                ReceiptFacts(
+                    receipt_id=receipt_id,
+                    received_at=received_at,
+                    submission_sha256=sha256,
+                    outcome="rejected",
+                    ref_message_id=_uuid_or_none(header.message_id if header else None),
+                    ref_sender_system=_id_or_none(header.sender_system if header else None),
+                    errors=rejection.problems,
+                ),
+                now=received_at,
+            )
+        self.store.record_rejection(
+            RejectedDocument(
+                receipt_id=receipt_id,
+                received_at=received_at,
+                sha256=sha256,
+                sender_system=header.sender_system[:64] if header else None,
+                message_id=header.message_id[:36] if header else None,
+                document_type=header.document_type[:64] if header else None,
+                error_code=problem.code,
+                error_message=problem.message,
+                body=data,
+                receipt=receipt,
+            )
+        )
+        return Outcome("rejected", receipt, receipt_id, problem, header.message_id if header else None)
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    # A rejection receipt must itself be schema-valid, so an unreadable reference is left out.
+    return value if value and _UUID.fullmatch(value) else None
+
+
+def _id_or_none(value: str | None) -> str | None:
+    return value if value and _ID.fullmatch(value) else None

@@ -1,0 +1,57 @@
+"""`zvarot verify`: the same checks the gateway runs, reported step by step for a person or a script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.errors import Rejection
+from gateway.trust.chain import CertificateVerifier
+from gateway.trust.store import TrustStore
+from gateway.xml import ns
+from gateway.xml.parsing import ParseLimits, parse_document
+from gateway.xml.schemas import DOCUMENT_TYPES, ISSUED_TYPES, SchemaRegistry
+from gateway.xml.signatures import verify_document
+
+
+def verify_file(data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits()) -> dict:
+    report: dict = {"valid": False, "steps": []}
+
+    def step(name: str, detail: str) -> None:
+        report["steps"].append(f"{name}: {detail}")
+
+    try:
+        root = parse_document(data, limits)
+        step("parse", "well-formed, no DTD")
+        qname = etree.QName(root)
+        report["document_type"] = qname.localname
+        if qname.namespace == ns.ZV and qname.localname in DOCUMENT_TYPES | ISSUED_TYPES:
+            SchemaRegistry().validate(root)
+            step("schema", "valid")
+        else:
+            step("schema", f"not a Zvarot document ({qname}); signature checked only")
+        signature = verify_document(root)
+        report["algorithm"] = signature.signature_method
+        report["digest_algorithm"] = signature.digest_method
+        step("signature", "profile respected, digest and signature value verify")
+        signer = CertificateVerifier(TrustStore.load(trust_dir)).verify(
+            signature.certificate, signature.untrusted_chain
+        )
+        report.update(
+            signer=signer.subject,
+            uid=signer.uid,
+            issuer=signer.issuer,
+            serial=format(signer.serial, "x"),
+            not_before=signer.not_before.isoformat(),
+            not_after=signer.not_after.isoformat(),
+            chain=[c.subject.rfc4514_string() for c in signer.chain],
+            revocation=signer.revocation,
+        )
+        step("certificate", "chain to a trust anchor, key usage, validity and CRL checked")
+        report["valid"] = True
+    except Rejection as rejection:
+        report["error"] = {"code": rejection.code, "message": rejection.message}
+        if rejection.problems[0].line:
+            report["error"]["line"] = rejection.problems[0].line
+    return report

@@ -1,0 +1,43 @@
+"""The development PKI (never used in production): building blocks for tests and `zvarot pki`."""
+
+from gateway.pki.dev_ca import (
+    DEFAULT_DIRECTORY,
+    IDENTITY_KINDS,
+    KEY_KINDS,
+    CertifiedKey,
+    cert_pem,
+    crl_pem,
+    init_pki,
+    issue,
+    issue_cert,
+    key_pem,
+    load_manifest,
+    make_crl,
+    make_issuing_ca,
+    make_root_ca,
+    make_self_signed,
+    new_key,
+    refresh_crls,
+    revoke,
+)
+
+__all__ = [
+    "DEFAULT_DIRECTORY",
+    "IDENTITY_KINDS",
+    "KEY_KINDS",
+    "CertifiedKey",
+    "cert_pem",
+    "crl_pem",
+    "init_pki",
+    "issue",
+    "issue_cert",
+    "key_pem",
+    "load_manifest",
+    "make_crl",
+    "make_issuing_ca",
+    "make_root_ca",
+    "make_self_signed",
+    "new_key",
+    "refresh_crls",
+    "revoke",
+]

@@ -1,0 +1,93 @@
+"""Tables. Submitted documents are kept verbatim as evidence, next to the receipt we issued for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_units"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+
+
+class Official(Base):
+    __tablename__ = "officials"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    post_title: Mapped[str] = mapped_column(String(300), default="")
+    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"), index=True)
+
+
+class System(Base):
+    """A registered information system: the national portal or an agency's DMS. Its seal's UID is its id."""
+
+    __tablename__ = "systems"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # portal | dms
+    document_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    endpoint_url: Mapped[str | None] = mapped_column(String(1000))
+    token_hash: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SystemAgency(Base):
+    """A system serves an org unit and everything under it."""
+
+    __tablename__ = "system_agencies"
+    system_id: Mapped[str] = mapped_column(ForeignKey("systems.id"), primary_key=True)
+    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+
+
+class Message(Base):
+    """An accepted document: verbatim bytes, who signed it, and the receipt we answered with."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("sender_system", "message_id", name="uq_messages_sender_message"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender_system: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(36))
+    document_type: Mapped[str] = mapped_column(String(32), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    signer_uid: Mapped[str] = mapped_column(String(64))
+    signer_kind: Mapped[str] = mapped_column(String(16))  # system (seal) | official (personal)
+    signer_cert_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_id: Mapped[str] = mapped_column(String(40), unique=True)
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RejectedDocument(Base):
+    """A refused submission, kept for the operator with its reasons and the raw bytes."""
+
+    __tablename__ = "rejected_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    receipt_id: Mapped[str] = mapped_column(String(40), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sender_system: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(36))
+    document_type: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str] = mapped_column(String(32), index=True)
+    error_message: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,0 +1,86 @@
+"""Hardened XML parsing: no DTD, no entities, no network, bounded size and depth."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gateway.errors import Rejection
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 64
+
+
+def _parser() -> etree.XMLParser:
+    # huge_tree=False keeps libxml2's own depth (256) and amplification guards on as a second line.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        remove_comments=False,
+        remove_pis=False,
+        collect_ids=False,
+    )
+
+
+_local = threading.local()
+
+
+def _thread_parser() -> etree.XMLParser:
+    # lxml parser objects must not be shared between threads.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _parser()
+    return parser
+
+
+def check_size(data: bytes, limits: ParseLimits) -> None:
+    if len(data) > limits.max_bytes:
+        raise Rejection("too-large", f"document is {len(data)} bytes; the limit is {limits.max_bytes}")
+
+
+def parse_document(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
+    """Parse untrusted bytes into a root element or raise Rejection."""
+    check_size(data, limits)
+    # A fast pre-scan; the docinfo check below also catches DOCTYPEs hidden by another encoding.
+    if b"<!DOCTYPE" in data[:65536] or b"<!ENTITY" in data[:65536]:
+        raise Rejection("forbidden-dtd", "documents must not contain a DOCTYPE or entity declarations")
+    try:
+        root = etree.fromstring(data, _thread_parser())
+    except etree.XMLSyntaxError as exc:
+        message = str(exc.msg or exc)
+        if "depth" in message.lower():
+            raise Rejection("too-large", f"nesting deeper than the parser allows: {message}") from None
+        raise Rejection("malformed-xml", message, line=exc.lineno) from None
+    except ValueError as exc:  # e.g. an encoding declaration lxml cannot honour
+        raise Rejection("malformed-xml", str(exc)) from None
+    if root is None:
+        raise Rejection("malformed-xml", "empty document")
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise Rejection("forbidden-dtd", "documents must not contain a DOCTYPE")
+    _check_depth(root, limits.max_depth)
+    return root
+
+
+def _check_depth(root: etree._Element, max_depth: int) -> None:
+    # Walk with an explicit stack: recursion would fail on exactly the documents this guards against.
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise Rejection("too-large", f"nesting depth exceeds {max_depth}", line=node.sourceline)
+        stack.extend((child, depth + 1) for child in node)
+
+
+def parse_trusted(data: bytes) -> etree._Element:
+    """Parse bytes we produced ourselves (canonical signed content, our own receipts)."""
+    return etree.fromstring(data, _thread_parser())

@@ -1,0 +1,128 @@
+"""Bytes in, signed receipt out, over the HTTP API with real signatures and the real database."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from gateway.store.models import Message, RejectedDocument
+from gateway.xml import ns
+from gateway.xml.parsing import parse_document
+from gateway.xml.schemas import SchemaRegistry
+from gateway.xml.signatures import verify_document
+from tests.helpers import error_codes, example, post, receipt_field, receipt_of, signed
+
+# Which demo identity signs each example, and on behalf of which system it is sent.
+SIGNED_BY = {
+    "Appeal": "sys-portal",
+    "AppealSupplement": "sys-portal",
+    "ReplyReview": "sys-portal",
+    "ReportReview": "sys-portal",
+    "AppealForward": "sys-dms-housing",
+    "AppealStatusChange": "sys-dms-housing",
+    "AppealReply": "off-housing-dept-head",
+    "WorkReport": "off-housing-dept-head",
+    "DirectoryUpdate": "sys-dms-housing",
+}
+
+
+def _sender(root: etree._Element) -> str:
+    return root.find("zv:Header/zv:SenderSystem", ns.NSMAP).text
+
+
+@pytest.mark.parametrize("document_type", sorted(SIGNED_BY))
+def test_every_document_type_is_accepted_with_a_signed_receipt(client, signers, gateway, document_type):
+    root = example(document_type)
+    data = signed(signers, SIGNED_BY[document_type], root)
+
+    response = post(client, data)
+
+    assert response.status_code == 201, response.data
+    assert response.headers["Zvarot-Outcome"] == "accepted"
+    receipt = receipt_of(response)
+    SchemaRegistry().validate(receipt)
+    verified = verify_document(parse_document(response.data))
+    signer = gateway.certificates.verify(verified.certificate, verified.untrusted_chain)
+    assert signer.uid == "zvarot-gateway"
+    assert receipt_field(receipt, "zv:Outcome") == "accepted"
+    assert receipt_field(receipt, "zv:RefToMessageId") == root.find("zv:Header/zv:MessageId", ns.NSMAP).text
+    assert receipt_field(receipt, "zv:SubmissionSha256") == hashlib.sha256(data).hexdigest()
+    sent_digest = parse_document(data).find(".//ds:Reference/ds:DigestValue", ns.NSMAP).text
+    assert receipt_field(receipt, "zv:SenderDigests/zv:DigestValue") == sent_digest
+
+
+def test_accepted_document_is_kept_verbatim_with_its_receipt(client, signers, gateway):
+    data = signed(signers, "sys-portal", example("Appeal"))
+    response = post(client, data)
+    assert response.status_code == 201
+    with gateway.sessions() as session:
+        row = session.scalars(select(Message)).one()
+    assert row.body == data
+    assert row.receipt == response.data
+    assert (row.sender_system, row.signer_uid, row.signer_kind) == ("sys-portal", "sys-portal", "system")
+
+
+def test_exact_retry_returns_the_original_receipt(client, signers):
+    data = signed(signers, "sys-portal", example("Appeal"))
+    first = post(client, data)
+    again = post(client, data)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Zvarot-Outcome"] == "duplicate"
+    assert again.data == first.data
+
+
+def test_same_message_id_with_other_bytes_is_a_conflict(client, signers, gateway):
+    root = example("Appeal")
+    first = post(client, signed(signers, "sys-portal", root))
+    root.find("zv:Body/zv:Subject", ns.NSMAP).text = "Something else entirely"
+    second = post(client, signed(signers, "sys-portal", root))
+    assert first.status_code == 201
+    assert second.status_code == 409
+    receipt = receipt_of(second)
+    assert receipt_field(receipt, "zv:Outcome") == "rejected"
+    assert error_codes(receipt) == ["duplicate-conflict"]
+    with gateway.sessions() as session:
+        assert len(session.scalars(select(Message)).all()) == 1  # the original is untouched
+
+
+def test_unsigned_document_gets_a_signed_rejection_receipt(client, gateway):
+    data = etree.tostring(example("Appeal"), xml_declaration=True, encoding="UTF-8")
+    response = post(client, data)
+    assert response.status_code == 400
+    receipt = receipt_of(response)
+    assert error_codes(receipt) == ["signature-missing"]
+    verify_document(parse_document(response.data))  # the rejection itself is signed
+    with gateway.sessions() as session:
+        rejected = session.scalars(select(RejectedDocument)).one()
+    assert (rejected.error_code, rejected.body, rejected.receipt) == (
+        "signature-missing",
+        data,
+        response.data,
+    )
+
+
+def test_non_xml_gets_a_problem_document(client):
+    response = post(client, b"this is not XML at all")
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert response.json["title"] == "malformed-xml"
+
+
+def test_wrong_media_type_is_refused(client, signers):
+    response = post(client, signed(signers, "sys-portal", example("Appeal")), content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json["title"] == "malformed-xml"
+
+
+def test_oversize_document_is_refused_before_reading(client, gateway):
+    limit = gateway.settings.max_document_bytes
+    response = post(client, b"<a>" + b"x" * limit + b"</a>")
+    assert response.status_code == 413
+    assert response.json["title"] == "too-large"
+
+
+def test_health(client):
+    assert client.get("/healthz").json == {"status": "ok"}

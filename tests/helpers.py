@@ -1,0 +1,49 @@
+"""Helpers for building, signing and posting documents in tests."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.xml import ns
+from gateway.xml.signatures import Signer
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "xsd" / "examples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# --- documents ----------------------------------------------------------------------------------------------
+
+
+def example(document_type: str, **replace: str) -> etree._Element:
+    """An example document with a fresh MessageId; `replace` sets header fields, e.g. SenderSystem="x"."""
+    root = etree.fromstring((EXAMPLES / f"{document_type}.xml").read_bytes())
+    root.find("zv:Header/zv:MessageId", ns.NSMAP).text = str(uuid.uuid4())
+    for field, value in replace.items():
+        root.find(f"zv:Header/zv:{field}", ns.NSMAP).text = value
+    return root
+
+
+def signed(signers: dict[str, Signer], uid: str, root: etree._Element) -> bytes:
+    return signers[uid].sign_bytes(copy.deepcopy(root))  # signing appends to the tree: keep `root` reusable
+
+
+def post(client, data: bytes, content_type: str = "application/xml"):
+    return client.post("/api/v1/messages", data=data, content_type=content_type)
+
+
+def receipt_of(response) -> etree._Element:
+    return etree.fromstring(response.data)
+
+
+def receipt_field(receipt: etree._Element, path: str) -> str | None:
+    found = receipt.find(f"zv:Body/{path}", ns.NSMAP)
+    return None if found is None else found.text
+
+
+def error_codes(receipt: etree._Element) -> list[str]:
+    return [e.text for e in receipt.findall("zv:Body/zv:Errors/zv:Error/zv:Code", ns.NSMAP)]
