@@ -1,9 +1,9 @@
 """Signer certificate validation: chain to a trust anchor, validity, key usage, UID, CRLs (hard-fail).
 
-SPEC "Signature profile": key material only from X509Data; the chain must reach a trust anchor of the configured
-trust store, with KeyUsage digitalSignature or nonRepudiation, valid now; CRLs are checked hard-fail for every
-non-root certificate. Every failure is a `Rejection` with one of the codes `certificate-untrusted`,
-`certificate-expired`, `certificate-revoked` or `revocation-unknown`.
+SPEC "Signature profile": key material only from X509Data; the chain must reach a trust anchor of the
+configured trust store, with KeyUsage digitalSignature or nonRepudiation, valid now; CRLs are checked
+hard-fail for every non-root certificate. Every failure is a `Rejection` with one of the codes
+`certificate-untrusted`, `certificate-expired`, `certificate-revoked` or `revocation-unknown`.
 
 Chain building and signature/basicConstraints/pathLen checks are delegated to `cryptography.x509.verification`
 (the web-PKI profile for CA certificates; for the signer certificate the end-entity profile without the

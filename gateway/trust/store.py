@@ -29,6 +29,8 @@ def _files(directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 def _load_certificates(path: Path) -> list[x509.Certificate]:
     data = path.read_bytes()
+    if not data.strip():
+        return []  # an empty file (placeholder) holds nothing
     try:
         if b"-----BEGIN" not in data:
             return [x509.load_der_x509_certificate(data)]
@@ -39,6 +41,8 @@ def _load_certificates(path: Path) -> list[x509.Certificate]:
 
 def _load_crls(path: Path) -> list[x509.CertificateRevocationList]:
     data = path.read_bytes()
+    if not data.strip():
+        return []
     try:
         if b"-----BEGIN" not in data:
             return [x509.load_der_x509_crl(data)]

@@ -156,7 +156,8 @@ def test_revoke_puts_the_serial_into_the_issuing_crl(tmp_path: Path) -> None:
         "sys-b": False,
     }
 
-    # Re-signing keeps the revocation; re-issuing gives a fresh, unrevoked certificate and keeps the old serial listed.
+    # Re-signing keeps the revocation; re-issuing gives a fresh, unrevoked certificate
+    # and keeps the old serial listed.
     refresh_crls(tmp_path, days=3)
     crl = _crl(tmp_path / "trust/crls/issuing.crl.pem")
     assert crl.get_revoked_certificate_by_serial_number(serial) is not None

@@ -183,7 +183,7 @@ def test_global_elements_are_exactly_the_document_roots():
 
 
 def test_every_free_text_type_is_bounded():
-    """Every string-like simple type in our namespace has a maxLength, a length-limiting pattern or enumeration."""
+    """Every string-like simple type of ours has a maxLength, an enumeration or a length-limiting pattern."""
     xs = {"xs": XS}
     doc = etree.parse(str(XSD_DIR / "common.xsd"), _parser())
     for st in doc.xpath("/xs:schema/xs:simpleType", namespaces=xs):
@@ -274,7 +274,7 @@ def test_receipt_example_digest_is_that_of_the_appeal_example():
     assert one(receipt, "//zv:RefToMessageId").text == one(example("Appeal"), "//zv:MessageId").text
 
 
-# --------------------------------------------------------------------------- envelope: header, root, signature
+# ----------------------------------------------------------------------- envelope: header, root, signature
 
 
 def test_missing_message_id_is_rejected(schema):
@@ -357,15 +357,17 @@ def test_xsi_type_cannot_swap_in_another_type(schema, xsi_type, value):
     )
 
 
-def test_two_signatures_are_rejected(schema):
-    tree = example("Appeal")
+@pytest.mark.parametrize("name", TYPES)
+def test_two_signatures_are_rejected(schema, name):
+    tree = example(name)
     tree.getroot().append(signature_element())
     tree.getroot().append(signature_element())
     assert_invalid(schema, tree, "Signature")
 
 
-def test_signature_before_body_is_rejected(schema):
-    tree = example("WorkReport")
+@pytest.mark.parametrize("name", TYPES)
+def test_signature_before_body_is_rejected(schema, name):
+    tree = example(name)
     tree.getroot().insert(1, signature_element())
     assert_invalid(schema, tree, "Signature")
 
@@ -830,3 +832,44 @@ def test_directory_official_needs_id_name_and_post(schema):
 
 def test_directory_official_areas_hold_topics(schema):
     assert_invalid(schema, with_text("DirectoryUpdate", "(//zv:Areas/zv:Topic)[1]", "Housing"), "Topic")
+
+
+# --------------------------------------------------------------------------- a second validator agrees
+
+
+@pytest.fixture(scope="module")
+def pyschema():
+    import xmlschema
+
+    return xmlschema.XMLSchema10(str(ENTRY), allow="local", defuse="always")
+
+
+def test_xmlschema_library_compiles_the_same_roots(pyschema):
+    assert sorted(pyschema.elements) == sorted(TYPES)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_xmlschema_library_accepts_every_example(pyschema, name):
+    tree = example(name)
+    pyschema.validate(tree)
+    tree.getroot().append(signature_element())
+    pyschema.validate(tree)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "bad"),
+    [
+        ("Appeal", "/*/zv:Header/zv:SentAt", "2025-03-03T09:15:42"),
+        ("Appeal", "/*/zv:Header/zv:MessageId", "3F6C2A1E-8B4D-4E7A-9C15-2D8E0B7F4A61"),
+        ("ReplyReview", "/*/zv:Body/zv:Stars", "6"),
+        ("Appeal", "//zv:Body/zv:Text", " \n "),
+        ("Appeal", "//zv:Attachment/zv:Name", "../x.txt"),
+        ("Appeal", "//zv:Applicant/zv:Email", "alena@example"),
+        ("StatusUpdate", "//zv:TrackingCode", "K7QD-2MXA-P4RZ-W6NB-H3T1"),
+        ("AppealReply", "/*/zv:Body/zv:Official", " off-housing-dept-head"),
+    ],
+)
+def test_xmlschema_library_rejects_what_lxml_rejects(schema, pyschema, name, path, bad):
+    tree = with_text(name, path, bad)
+    assert not schema.validate(tree)
+    assert not pyschema.is_valid(tree)

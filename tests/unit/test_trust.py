@@ -118,11 +118,11 @@ def test_rsa_and_ec_signers_and_an_ec_hierarchy(tmp_path: Path, stranger: Pki) -
 
 
 def test_trust_store_reads_several_pem_blocks_and_der_crls(tmp_path: Path, pki: Pki, stranger: Pki) -> None:
-    store = write_store(tmp_path, [pki.root.cert, stranger.root.cert], [pki.issuing.cert, stranger.issuing.cert])
-    (tmp_path / "crls" / "root.crl").write_bytes(
-        make_crl(pki.root).public_bytes(serialization.Encoding.DER))
+    write_store(tmp_path, [pki.root.cert, stranger.root.cert], [pki.issuing.cert, stranger.issuing.cert])
+    (tmp_path / "crls" / "root.crl").write_bytes(make_crl(pki.root).public_bytes(serialization.Encoding.DER))
     (tmp_path / "crls" / "both.pem").write_bytes(
-        crl_pem(make_crl(pki.issuing)) + crl_pem(make_crl(stranger.issuing)))
+        crl_pem(make_crl(pki.issuing)) + crl_pem(make_crl(stranger.issuing))
+    )
     store = TrustStore.load(tmp_path)
     assert len(store.anchors) == 2 and len(store.intermediates) == 2 and len(store.crls) == 3
     assert CertificateVerifier(store).verify(pki.system.cert).uid == "sys-portal"
@@ -136,7 +136,7 @@ def test_self_signed_leaf_is_untrusted(store: TrustStore) -> None:
     assert rejected(CertificateVerifier(store), selfie.cert, [selfie.cert]).code == "certificate-untrusted"
 
 
-def test_leaf_from_an_unrelated_root_with_the_same_names_is_untrusted(store: TrustStore, stranger: Pki) -> None:
+def test_leaf_of_an_unrelated_root_with_the_same_names_is_untrusted(store: TrustStore, stranger: Pki) -> None:
     verifier = CertificateVerifier(store)
     assert rejected(verifier, stranger.system.cert).code == "certificate-untrusted"
     problem = rejected(verifier, stranger.system.cert, [stranger.issuing.cert, stranger.root.cert])
@@ -182,44 +182,66 @@ def test_missing_uid_is_untrusted(store: TrustStore, pki: Pki) -> None:
 
 def test_empty_trust_store_trusts_nothing(tmp_path: Path, pki: Pki) -> None:
     tmp_path.joinpath("anchors").mkdir()
-    assert rejected(CertificateVerifier(TrustStore.load(tmp_path)), pki.system.cert).code == "certificate-untrusted"
+    verifier = CertificateVerifier(TrustStore.load(tmp_path))
+    assert rejected(verifier, pki.system.cert).code == "certificate-untrusted"
 
 
 # ----------------------------------------------------------------------------------------------- validity
 
 
 def test_expired_leaf(store: TrustStore, pki: Pki) -> None:
-    old = issue_cert(pki.issuing, "sys-portal", "Portal", not_before=NOW - timedelta(days=20),
-                     not_after=NOW - timedelta(days=1))
+    old = issue_cert(
+        pki.issuing,
+        "sys-portal",
+        "Portal",
+        not_before=NOW - timedelta(days=20),
+        not_after=NOW - timedelta(days=1),
+    )
     problem = rejected(CertificateVerifier(store), old.cert)
     assert problem.code == "certificate-expired"
     assert "expired" in problem.message
 
 
 def test_not_yet_valid_leaf(store: TrustStore, pki: Pki) -> None:
-    future = issue_cert(pki.issuing, "sys-portal", "Portal", not_before=NOW + timedelta(days=1),
-                        not_after=NOW + timedelta(days=20))
+    future = issue_cert(
+        pki.issuing,
+        "sys-portal",
+        "Portal",
+        not_before=NOW + timedelta(days=1),
+        not_after=NOW + timedelta(days=20),
+    )
     problem = rejected(CertificateVerifier(store), future.cert)
     assert problem.code == "certificate-expired"
     assert "not valid before" in problem.message
 
 
 def test_expired_intermediate(tmp_path: Path, pki: Pki) -> None:
-    old_ca = make_issuing_ca(pki.root, "Old Issuing CA", not_before=NOW - timedelta(days=20),
-                             not_after=NOW - timedelta(days=1))
-    leaf = issue_cert(old_ca, "sys-portal", "Portal", not_before=NOW - timedelta(days=10),
-                      not_after=NOW + timedelta(days=10))
-    store = write_store(tmp_path, [pki.root.cert], [old_ca.cert],
-                        [make_crl(pki.root), make_crl(old_ca)])
+    old_ca = make_issuing_ca(
+        pki.root, "Old Issuing CA", not_before=NOW - timedelta(days=20), not_after=NOW - timedelta(days=1)
+    )
+    leaf = issue_cert(
+        old_ca,
+        "sys-portal",
+        "Portal",
+        not_before=NOW - timedelta(days=10),
+        not_after=NOW + timedelta(days=10),
+    )
+    store = write_store(tmp_path, [pki.root.cert], [old_ca.cert], [make_crl(pki.root), make_crl(old_ca)])
     problem = rejected(CertificateVerifier(store), leaf.cert)
     assert problem.code == "certificate-expired"
     assert "Old Issuing CA" in problem.message
 
 
 def test_expired_leaf_of_an_unrelated_root_is_untrusted(store: TrustStore, stranger: Pki) -> None:
-    old = issue_cert(stranger.issuing, "sys-portal", "Portal", not_before=NOW - timedelta(days=20),
-                     not_after=NOW - timedelta(days=1))
-    assert rejected(CertificateVerifier(store), old.cert, [stranger.issuing.cert]).code == "certificate-untrusted"
+    old = issue_cert(
+        stranger.issuing,
+        "sys-portal",
+        "Portal",
+        not_before=NOW - timedelta(days=20),
+        not_after=NOW - timedelta(days=1),
+    )
+    problem = rejected(CertificateVerifier(store), old.cert, [stranger.issuing.cert])
+    assert problem.code == "certificate-untrusted"
 
 
 def test_explicit_time(store: TrustStore, pki: Pki) -> None:
@@ -233,8 +255,9 @@ def test_explicit_time(store: TrustStore, pki: Pki) -> None:
 
 
 def test_revoked_leaf(tmp_path: Path, pki: Pki) -> None:
-    store = write_store(tmp_path, [pki.root.cert], [pki.issuing.cert],
-                        good_crls(pki, revoked_leaves=[pki.system.serial]))
+    store = write_store(
+        tmp_path, [pki.root.cert], [pki.issuing.cert], good_crls(pki, revoked_leaves=[pki.system.serial])
+    )
     verifier = CertificateVerifier(store)
     problem = rejected(verifier, pki.system.cert)
     assert problem.code == "certificate-revoked"
@@ -243,8 +266,9 @@ def test_revoked_leaf(tmp_path: Path, pki: Pki) -> None:
 
 
 def test_revoked_intermediate(tmp_path: Path, pki: Pki) -> None:
-    store = write_store(tmp_path, [pki.root.cert], [pki.issuing.cert],
-                        good_crls(pki, revoked_cas=[pki.issuing.serial]))
+    store = write_store(
+        tmp_path, [pki.root.cert], [pki.issuing.cert], good_crls(pki, revoked_cas=[pki.issuing.serial])
+    )
     problem = rejected(CertificateVerifier(store), pki.system.cert)
     assert problem.code == "certificate-revoked"
     assert "CA certificate" in problem.message
@@ -284,7 +308,9 @@ def test_crl_signed_by_the_wrong_key(tmp_path: Path, pki: Pki) -> None:
 def test_a_forged_crl_does_not_hide_a_revocation(tmp_path: Path, pki: Pki) -> None:
     forged_empty = make_crl(CertifiedKey(pki.issuing.cert, new_key("rsa-2048")), last_update=NOW)
     genuine = make_crl(pki.issuing, [pki.system.serial], last_update=NOW - timedelta(hours=1))
-    store = write_store(tmp_path, [pki.root.cert], [pki.issuing.cert], [make_crl(pki.root), genuine, forged_empty])
+    store = write_store(
+        tmp_path, [pki.root.cert], [pki.issuing.cert], [make_crl(pki.root), genuine, forged_empty]
+    )
     assert rejected(CertificateVerifier(store), pki.system.cert).code == "certificate-revoked"
 
 
@@ -300,8 +326,12 @@ def test_cache_reuses_the_result_and_reload_sees_a_revocation(tmp_path: Path, pk
     copy = x509.load_pem_x509_certificate(cert_pem(pki.system.cert))
     assert verifier.verify(copy) is first
 
-    revoked = write_store(tmp_path / "b", [pki.root.cert], [pki.issuing.cert],
-                          good_crls(pki, revoked_leaves=[pki.system.serial]))
+    revoked = write_store(
+        tmp_path / "b",
+        [pki.root.cert],
+        [pki.issuing.cert],
+        good_crls(pki, revoked_leaves=[pki.system.serial]),
+    )
     assert verifier.verify(pki.system.cert) is first  # no reload yet: same trust store
     verifier.reload(revoked)
     assert rejected(verifier, pki.system.cert).code == "certificate-revoked"
@@ -314,8 +344,10 @@ def test_cache_is_not_used_outside_its_validity_window(store: TrustStore, pki: P
     verifier = CertificateVerifier(store)
     first = verifier.verify(pki.system.cert)
     crl_expiry = min(c.next_update_utc for c in store.crls if c.next_update_utc is not None)
-    assert rejected(verifier, pki.system.cert, at=crl_expiry + timedelta(seconds=1)).code == "revocation-unknown"
-    assert rejected(verifier, pki.system.cert, at=first.not_after + timedelta(days=1)).code == "certificate-expired"
+    after_crl = crl_expiry + timedelta(seconds=1)
+    assert rejected(verifier, pki.system.cert, at=after_crl).code == "revocation-unknown"
+    after_leaf = first.not_after + timedelta(days=1)
+    assert rejected(verifier, pki.system.cert, at=after_leaf).code == "certificate-expired"
     assert verifier.verify(pki.system.cert) is first
 
 

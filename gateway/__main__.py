@@ -1,0 +1,3 @@
+from gateway.interfaces.cli.main import cli
+
+cli()

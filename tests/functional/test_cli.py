@@ -1,0 +1,149 @@
+"""The `zvarot` command: dev PKI, sign, verify (exit codes, human and JSON output), and `up` serving HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from gateway.interfaces.cli.main import cli
+from tests.helpers import ROOT, example
+
+
+@pytest.fixture(scope="module")
+def own_pki(tmp_path_factory) -> Path:
+    """A PKI made by the CLI itself, so that revocation cannot disturb the session's shared one."""
+    directory = tmp_path_factory.mktemp("cli-pki")
+    result = CliRunner().invoke(cli, ["pki", "init"], env={"ZVAROT_PKI_DIR": str(directory)})
+    assert result.exit_code == 0, result.output
+    assert (directory / "manifest.json").exists()
+    return directory
+
+
+def _run(*args: str, pki: Path):
+    return CliRunner().invoke(cli, list(args), env={"ZVAROT_PKI_DIR": str(pki)})
+
+
+def _sign(pki: Path, uid: str, tmp_path: Path) -> Path:
+    unsigned = tmp_path / "unsigned.xml"
+    unsigned.write_bytes(etree.tostring(example("Appeal"), xml_declaration=True, encoding="UTF-8"))
+    out = tmp_path / f"{uid}.xml"
+    identities = pki / "identities"
+    result = _run(
+        "sign",
+        str(unsigned),
+        "--key",
+        str(identities / f"{uid}.key.pem"),
+        "--cert",
+        str(identities / f"{uid}.pem"),
+        "-o",
+        str(out),
+        pki=pki,
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_sign_then_verify_reports_signer_chain_and_revocation(own_pki, tmp_path):
+    signed_file = _sign(own_pki, "sys-portal", tmp_path)
+    result = _run("verify", "--json", str(signed_file), pki=own_pki)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["valid"] is True
+    assert report["uid"] == "sys-portal"
+    assert report["algorithm"].endswith("ecdsa-sha256")
+    assert len(report["chain"]) == 3
+    assert report["revocation"].startswith("good")
+
+    human = _run("verify", str(signed_file), pki=own_pki)
+    assert human.exit_code == 0
+    assert "uid: sys-portal" in human.output
+
+
+def test_verify_says_exactly_what_failed(own_pki, tmp_path):
+    signed_file = _sign(own_pki, "sys-portal", tmp_path)
+    signed_file.write_bytes(signed_file.read_bytes().replace(b"<Subject>", b"<Subject>X"))
+    result = _run("verify", "--json", str(signed_file), pki=own_pki)
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"]["code"] == "signature-invalid"
+
+
+def test_issue_and_revoke(own_pki, tmp_path):
+    issued = _run("pki", "issue", "--uid", "sys-newcomer", "--kind", "system", pki=own_pki)
+    assert issued.exit_code == 0, issued.output
+    signed_file = _sign(own_pki, "sys-newcomer", tmp_path)
+    assert _run("verify", str(signed_file), pki=own_pki).exit_code == 0
+
+    revoked = _run("pki", "revoke", "--uid", "sys-newcomer", pki=own_pki)
+    assert revoked.exit_code == 0, revoked.output
+    result = _run("verify", "--json", str(signed_file), pki=own_pki)
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"]["code"] == "certificate-revoked"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_up_sets_up_and_serves_and_a_posted_appeal_gets_a_verifiable_receipt(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ZVAROT_HOME": str(tmp_path / "var"),
+        "ZVAROT_PORT": str(port),
+        "ZVAROT_WORKERS": "1",
+    }
+    env.pop("ZVAROT_DATABASE_URL", None)  # `up` is the embedded default
+    env.pop("ZVAROT_PKI_DIR", None)
+    env.pop("ZVAROT_TRUST_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "up"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    assert json.load(response) == {"status": "ok"}
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "gateway did not come up within 60 s"
+                time.sleep(0.2)
+        pki = tmp_path / "var" / "pki"
+        signed_file = _sign(pki, "sys-portal", tmp_path)
+        request = urllib.request.Request(
+            f"{base}/api/v1/messages",
+            data=signed_file.read_bytes(),
+            headers={"Content-Type": "application/xml"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            receipt = response.read()
+        receipt_file = tmp_path / "receipt.xml"
+        receipt_file.write_bytes(receipt)
+        verified = _run("verify", "--json", str(receipt_file), pki=pki)
+        assert verified.exit_code == 0, verified.output
+        assert json.loads(verified.output)["uid"] == "zvarot-gateway"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stdout.close()

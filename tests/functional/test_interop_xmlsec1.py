@@ -1,0 +1,110 @@
+"""Interop with an independent implementation, Debian's xmlsec1, in both directions."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from gateway.xml import ns
+from tests.helpers import error_codes, example, post, receipt_field, receipt_of, signed
+
+XMLSEC1 = shutil.which("xmlsec1")
+pytestmark = pytest.mark.skipif(
+    XMLSEC1 is None and not __import__("os").environ.get("CI"),
+    reason="Debian's xmlsec1 is not installed (.ci/run installs it)",
+)
+
+_TEMPLATE = f"""<ds:Signature xmlns:ds="{ns.DS}"><ds:SignedInfo>
+<ds:CanonicalizationMethod Algorithm="{ns.EXC_C14N}"/><ds:SignatureMethod Algorithm="{{method}}"/>
+<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="{ns.ENVELOPED}"/>
+<ds:Transform Algorithm="{ns.EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{{digest}}"/>
+<ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>
+<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>"""
+
+
+def xmlsec1_sign(root: etree._Element, identity: dict, method: str, digest: str, tmp_path: Path) -> bytes:
+    root.append(etree.fromstring(_TEMPLATE.format(method=method, digest=digest)))
+    template = tmp_path / "template.xml"
+    template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    out = tmp_path / "signed.xml"
+    subprocess.run(
+        [
+            XMLSEC1,
+            "--sign",
+            "--privkey-pem",
+            f"{identity['key']},{identity['cert']}",
+            "--output",
+            str(out),
+            str(template),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return out.read_bytes()
+
+
+def xmlsec1_verify(data: bytes, manifest: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "to-verify.xml"
+    path.write_bytes(data)
+    return subprocess.run(
+        [
+            XMLSEC1,
+            "--verify",
+            "--trusted-pem",
+            manifest["root_ca"]["cert"],
+            "--enabled-key-data",
+            "x509",
+            str(path),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def identity(manifest: dict, uid: str) -> dict:
+    return next(entry for entry in manifest["identities"] if entry["uid"] == uid)
+
+
+@pytest.mark.parametrize(
+    ("document_type", "uid", "method", "digest"),
+    [
+        ("Appeal", "sys-portal", ns.ECDSA_SHA256, ns.SHA256),
+        ("AppealForward", "sys-dms-housing", ns.ECDSA_SHA256, ns.SHA512),
+        ("AppealReply", "off-housing-dept-head", ns.RSA_SHA256, ns.SHA256),
+        ("WorkReport", "off-housing-dept-head", ns.RSA_SHA512, ns.SHA384),
+    ],
+)
+def test_documents_signed_by_xmlsec1_are_accepted(
+    client, manifest, tmp_path, document_type, uid, method, digest
+):
+    data = xmlsec1_sign(example(document_type), identity(manifest, uid), method, digest, tmp_path)
+    response = post(client, data)
+    assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
+    assert receipt_field(receipt_of(response), "zv:Outcome") == "accepted"
+
+
+def test_every_kind_of_receipt_verifies_with_xmlsec1(client, signers, manifest, tmp_path):
+    data = signed(signers, "sys-portal", example("Appeal"))
+    accepted = post(client, data)
+    duplicate = post(client, data)
+    rejected = post(client, etree.tostring(example("Appeal")))  # unsigned
+    assert [r.status_code for r in (accepted, duplicate, rejected)] == [201, 200, 400]
+    assert error_codes(receipt_of(rejected)) == ["signature-missing"]
+    for response in (accepted, duplicate, rejected):
+        result = xmlsec1_verify(response.data, manifest, tmp_path)
+        assert result.returncode == 0, result.stderr.decode()
+        assert b"OK" in result.stdout + result.stderr
+
+
+def test_xmlsec1_notices_a_tampered_receipt(client, signers, manifest, tmp_path):
+    """The check above can fail: the same command refuses a receipt altered after signing."""
+    response = post(client, signed(signers, "sys-portal", example("Appeal")))
+    tampered = response.data.replace(b"<Outcome>accepted</Outcome>", b"<Outcome>rejected</Outcome>")
+    assert tampered != response.data
+    result = xmlsec1_verify(tampered, manifest, tmp_path)
+    assert result.returncode != 0
