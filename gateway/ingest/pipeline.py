@@ -17,8 +17,8 @@ from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
 from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
 from gateway.store.messages import MessageStore
-from gateway.store.models import Message, RejectedDocument
-from gateway.store.registry import find_official, find_system
+from gateway.store.models import RejectedDocument
+from gateway.store.registry import Registry
 from gateway.trust.chain import CertificateVerifier, VerifiedSigner
 from gateway.xml.parsing import ParseLimits, parse_document
 from gateway.xml.schemas import SchemaRegistry, document_type
@@ -70,6 +70,7 @@ class IngestPipeline:
         self.receipts = receipts
         self.sessions = sessions
         self.store = MessageStore(sessions)
+        self.registry = Registry(sessions)
         self.clock = clock
 
     def submit(self, data: bytes) -> Outcome:
@@ -91,15 +92,14 @@ class IngestPipeline:
             return self._reject(data, sha256, received_at, root, rejection)
 
     def _authorize(self, header: Header, signer: VerifiedSigner, signature: VerifiedSignature) -> Authority:
-        with self.sessions() as session:
-            return authorize(
-                header,
-                signer.uid,
-                sender=find_system(session, header.sender_system),
-                signer_system=find_system(session, signer.uid),
-                signer_official=find_official(session, signer.uid),
-                named_official=named_official(signature.signed_root),
-            )
+        return authorize(
+            header,
+            signer.uid,
+            sender=self.registry.system(header.sender_system),
+            signer_system=self.registry.system(signer.uid),
+            signer_official=self.registry.official(signer.uid),
+            named_official=named_official(signature.signed_root),
+        )
 
     def _accept(self, data: bytes, sha256: str, received_at: datetime, doc: _Accepted) -> Outcome:
         header = doc.header
@@ -117,31 +117,30 @@ class IngestPipeline:
             ),
             now=received_at,
         )
-        row, created = self.store.record_accepted(
-            Message(
-                sender_system=header.sender_system,
-                message_id=header.message_id,
-                document_type=header.document_type,
-                sha256=sha256,
-                received_at=received_at,
-                signer_uid=doc.signer.uid,
-                signer_kind=doc.authority.signer_kind,
-                signer_cert_sha256=doc.signer.fingerprint_sha256,
-                body=data,
-                receipt_id=receipt_id,
-                receipt=receipt,
-            )
+        existing = self.store.record_accepted(
+            {
+                "sender_system": header.sender_system,
+                "message_id": header.message_id,
+                "document_type": header.document_type,
+                "sha256": sha256,
+                "received_at": received_at,
+                "signer_uid": doc.signer.uid,
+                "signer_kind": doc.authority.signer_kind,
+                "signer_cert_sha256": doc.signer.fingerprint_sha256,
+                "body": data,
+                "receipt_id": receipt_id,
+                "receipt": receipt,
+            }
         )
-        if created:
+        if existing is None:
             return Outcome("accepted", receipt, receipt_id, None, header.message_id)
-        if row.sha256 == sha256:
+        if existing.sha256 == sha256:
             # Idempotent retry: the original receipt, byte for byte, so the legal clock is the first one.
-            return Outcome("duplicate", row.receipt, row.receipt_id, None, header.message_id)
+            return Outcome("duplicate", existing.receipt, existing.receipt_id, None, header.message_id)
         conflict = Rejection(
             "duplicate-conflict",
             f"message {header.message_id} from {header.sender_system} was already accepted with other "
-            "content "
-            f"(receipt {row.receipt_id})",
+            f"content (receipt {existing.receipt_id})",
         )
         return self._reject(data, sha256, received_at, None, conflict, header=header)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store.models import Official, OrgUnit, System, SystemAgency
 
@@ -45,3 +48,47 @@ def find_official(session: Session, official_id: str) -> RegisteredOfficial | No
         unit = session.get(OrgUnit, unit_id)
         unit_id = unit.parent_id if unit is not None else None
     return RegisteredOfficial(row.id, row.name, row.org_unit_id, tuple(chain))
+
+
+class Registry:
+    """Per-process cache of who may send what: the hot path must not pay an ORM query per document.
+
+    Entries live for `ttl` seconds (a de-registration takes effect within that time; restart to make it
+    immediate); an unknown id is remembered only briefly so that a newly registered system works at once.
+    """
+
+    def __init__(
+        self, sessions: sessionmaker[Session], ttl: float = 30.0, negative_ttl: float = 1.0, size: int = 16384
+    ):
+        self._sessions = sessions
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def system(self, system_id: str) -> RegisteredSystem | None:
+        return self._cached("system", system_id, find_system)  # type: ignore[return-value]
+
+    def official(self, official_id: str) -> RegisteredOfficial | None:
+        return self._cached("official", official_id, find_official)  # type: ignore[return-value]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _cached(self, kind: str, key: str, load) -> object:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get((kind, key))
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        with self._sessions() as session:
+            value = load(session, key)
+        expires = now + (self._ttl if value is not None else self._negative_ttl)
+        with self._lock:
+            self._entries[(kind, key)] = (expires, value)
+            self._entries.move_to_end((kind, key))
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from gunicorn.app.base import BaseApplication
 
 from gateway.config import Settings
@@ -28,7 +30,8 @@ def gunicorn_options(settings: Settings, **overrides) -> dict:
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "worker_class": "sync",
+        "worker_class": os.environ.get("ZVAROT_WORKER_CLASS", "sync"),
+        "threads": int(os.environ.get("ZVAROT_THREADS", "1")),
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -1,0 +1,314 @@
+"""`zvarot bench`: what a signed appeal costs, measured in one run on this machine.
+
+Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
+- bare loop: parse + schema + verify (profile, digest, signature, cached chain) + sign a receipt; no storage,
+  no HTTP; run in as many processes as the server has workers;
+- pipeline in process: the full ingest (with authorization, dedupe, commit) called directly, one thread;
+- HTTP saturated: gunicorn with N workers on loopback, closed-loop clients: docs/s, p50, p99;
+- HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
+  a stall is not hidden by the client waiting for it (no coordinated omission).
+The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography.
+Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.config import Settings
+from gateway.xml import ns
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "bench_assets" / "post_docs.lua"
+EXAMPLE = Path(__file__).resolve().parents[1] / "xsd" / "examples" / "Appeal.xml"
+
+
+def make_appeals(pki_dir: Path, count: int, size: int = 4096) -> list[bytes]:
+    """`count` distinct appeals of about `size` bytes, sealed by the demo portal."""
+    from gateway.xml.signatures import Signer
+
+    identity = pki_dir / "identities"
+    signer = Signer.from_files(identity / "sys-portal.key.pem", [identity / "sys-portal.pem"])
+    template = etree.fromstring(EXAMPLE.read_bytes())
+    body = template.find("zv:Body", ns.NSMAP)
+    for attachments in body.findall("zv:Attachments", ns.NSMAP):
+        body.remove(attachments)  # the size is made up with text below
+    text = template.find("zv:Body/zv:Text", ns.NSMAP)
+    probe = len(signer.sign_bytes(etree.fromstring(etree.tostring(template))))
+    text.text = (text.text or "") + " Дадатковыя звесткі." * max(0, (size - probe) // 37)
+    docs = []
+    for _ in range(count):
+        root = etree.fromstring(etree.tostring(template))
+        root.find("zv:Header/zv:MessageId", ns.NSMAP).text = str(uuid.uuid4())
+        docs.append(signer.sign_bytes(root))
+    return docs
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- bare loop ------------------------------------------------------------------------------------
+
+
+def _bare_worker(args) -> int:
+    settings, docs, seconds = args
+    from gateway.app import build_gateway
+    from gateway.ingest.receipts import ReceiptFacts
+    from gateway.xml.parsing import parse_document
+    from gateway.xml.schemas import document_type
+    from gateway.xml.signatures import verify_document
+
+    gw = build_gateway(settings)
+    pipeline = gw.pipeline
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        data = docs[done % len(docs)]
+        root = parse_document(data, pipeline.limits)
+        document_type(root)
+        pipeline.schemas.validate(root)
+        signature = verify_document(root, pipeline.policy)
+        gw.certificates.verify(signature.certificate, signature.untrusted_chain)
+        now = pipeline.clock()
+        pipeline.receipts.issue(ReceiptFacts("rc-bench", now, "0" * 64, "accepted"), now)
+        done += 1
+    return done
+
+
+def bare_loop(settings: Settings, docs: list[bytes], processes: int, seconds: float) -> float:
+    with mp.get_context("spawn").Pool(processes) as pool:
+        counts = pool.map(_bare_worker, [(settings, docs[i::processes], seconds) for i in range(processes)])
+    # Each worker counts for exactly `seconds` after its own start-up.
+    return sum(counts) / seconds
+
+
+# --- in-process pipeline ------------------------------------------------------------------------
+
+
+def pipeline_in_process(settings: Settings, docs: list[bytes]) -> tuple[float, float, float]:
+    from gateway.app import build_gateway
+
+    gw = build_gateway(settings)
+    latencies = []
+    started = time.perf_counter()
+    for data in docs:
+        t = time.perf_counter()
+        outcome = gw.pipeline.submit(data)
+        latencies.append(time.perf_counter() - t)
+        if outcome.outcome != "accepted":
+            raise SystemExit(f"benchmark document was not accepted: {outcome.problem}")
+    elapsed = time.perf_counter() - started
+    gw.engine.dispose()
+    return len(docs) / elapsed, _percentile(latencies, 0.5) * 1000, _percentile(latencies, 0.99) * 1000
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+
+
+def _client(args) -> tuple[int, list[float], int]:
+    """One connection; closed loop, or paced when `interval` > 0. Returns (ok, latencies, errors)."""
+    port, docs, seconds, interval, start_at = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies: list[float] = []
+    errors = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    begin = time.perf_counter()
+    deadline = begin + seconds
+    for i, data in enumerate(docs):
+        scheduled = begin + i * interval if interval else time.perf_counter()
+        if scheduled >= deadline:
+            break
+        if interval:
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        conn.request("POST", "/api/v1/messages", body=data, headers={"Content-Type": "application/xml"})
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - scheduled)
+        if response.status != 201:
+            errors += 1
+    conn.close()
+    return len(latencies) - errors, latencies, errors
+
+
+def http_run(port: int, docs: list[bytes], clients: int, seconds: float, rate: float = 0.0):
+    interval = clients / rate if rate else 0.0
+    start_at = time.time() + 0.5
+    chunks = [docs[i::clients] for i in range(clients)]
+    with mp.get_context("fork").Pool(clients) as pool:
+        results = pool.map(_client, [(port, chunk, seconds, interval, start_at) for chunk in chunks])
+    ok = sum(r[0] for r in results)
+    errors = sum(r[2] for r in results)
+    latencies = [lat for r in results for lat in r[1]]
+    return ok / seconds, _percentile(latencies, 0.5) * 1000, _percentile(latencies, 0.99) * 1000, errors
+
+
+def wrk_run(port: int, docs: list[bytes], connections: int, seconds: float, home: Path):
+    """Saturate with wrk (C, cheap on the shared cores); each request a distinct pre-signed document."""
+    threads = 2
+    docs_file = home / "bench-docs.bin"
+    with open(docs_file, "wb") as fh:
+        for data in docs:
+            fh.write(b"%d\n" % len(data))
+            fh.write(data)
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            str(WRK_SCRIPT),
+            f"http://127.0.0.1:{port}/api/v1/messages",
+            "--",
+            str(docs_file),
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("WRK "))
+    fields = dict(item.split("=") for item in line.split()[1:])
+    requests, duration = int(fields["requests"]), int(fields["duration_us"]) / 1e6
+    errors = int(fields["errors_status"]) + int(fields["socket_errors"])
+    return (requests - errors) / duration, int(fields["p50_us"]) / 1000, int(fields["p99_us"]) / 1000, errors
+
+
+def _wait_healthy(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the gateway exited during start-up")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the gateway did not start within 60 s")
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(
+    seconds: float = 5.0, workers: int = 2, database_url: str = "", rate: float = 500.0, clients: int = 8
+) -> dict:
+    from gateway.demo.seed import demo_identities, seed_demo_world
+    from gateway.pki import init_pki
+    from gateway.store.database import make_engine, migrate, session_factory
+
+    home = Path(tempfile.mkdtemp(prefix="zvarot-bench-"))
+    schema = ""
+    if database_url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        schema = f"zb_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(database_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        database_url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
+    settings = Settings(
+        home=home, database_url=database_url, pki_dir=home / "pki", trust_dir=home / "pki" / "trust"
+    )
+    systems, officials = demo_identities()
+    init_pki(settings.pki_dir, systems=systems, officials=officials)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    seed_demo_world(session_factory(engine))
+    engine.dispose()
+
+    needed = int(seconds * 2500) * 2 + 3000
+    print(f"preparing {needed} signed appeals …", flush=True)
+    docs = make_appeals(settings.pki_dir, needed)
+    print(
+        f"appeal size: {len(docs[0])} bytes; database: {'PostgreSQL' if schema else 'SQLite (WAL)'}; "
+        f"{os.cpu_count()} cores; {workers} gunicorn workers; {clients} client connections"
+    )
+    results: dict = {"size": len(docs[0])}
+
+    bare = bare_loop(settings, docs[:2000], workers, seconds)
+    results["bare_docs_s"] = bare
+    print(f"bare loop (parse+schema+verify+chain+sign receipt, {workers} processes): {bare:8.0f} docs/s")
+
+    inproc, p50, p99 = pipeline_in_process(settings, docs[:1000])
+    results["inproc"] = (inproc, p50, p99)
+    print(
+        f"full pipeline in process (1 thread):                  {inproc:8.0f} docs/s  p50 {p50:5.2f} ms  "
+        f"p99 {p99:5.2f} ms"
+    )
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ZVAROT_HOME": str(home),
+        "ZVAROT_DATABASE_URL": settings.database_url,
+        "ZVAROT_PORT": str(port),
+        "ZVAROT_WORKERS": str(workers),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_healthy(port, server)
+        offset = 1000
+        batch = docs[offset : offset + int(seconds * 2500)]
+        if shutil.which("wrk"):
+            load_generator = "wrk"
+            saturated = wrk_run(port, batch, clients, seconds, home)
+        else:
+            load_generator = "Python clients; install wrk for a cheaper load generator"
+            saturated = http_run(port, batch, clients, seconds)
+        offset += int(seconds * 2500)
+        results["http"] = saturated
+        print(
+            f"HTTP saturated ({load_generator}):".ljust(54) + f"{saturated[0]:8.0f} docs/s  "
+            f"p50 {saturated[1]:5.2f} ms  p99 {saturated[2]:5.2f} ms  errors {saturated[3]}"
+        )
+        paced = http_run(port, docs[offset : offset + int(seconds * rate) + clients], clients, seconds, rate)
+        results["paced"] = paced
+        print(
+            f"HTTP paced at {rate:.0f} docs/s:                             {paced[0]:8.0f} docs/s  "
+            f"p50 {paced[1]:5.2f} ms  p99 {paced[2]:5.2f} ms  errors {paced[3]}"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+    ratio = results["http"][0] / bare
+    results["ratio"] = ratio
+    print(f"ratio HTTP end-to-end / bare loop: {ratio:.2f}")
+    if schema:
+        from sqlalchemy import text
+
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    return results
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
