@@ -84,6 +84,20 @@ def find_signature(root: etree._Element) -> etree._Element:
     return signature
 
 
+_SIGNATURE_CHILDREN = [ns.ds("SignedInfo"), ns.ds("SignatureValue"), ns.ds("KeyInfo")]
+
+
+def _check_signature_children(signature: etree._Element) -> None:
+    # No ds:Object: unsigned content must not ride along in the evidence (nor a second, wrapped signature).
+    children = [child.tag for child in signature if isinstance(child.tag, str)]
+    if children != _SIGNATURE_CHILDREN:
+        names = [etree.QName(tag).localname for tag in children]
+        raise Rejection(
+            "signature-profile",
+            f"ds:Signature must hold exactly SignedInfo, SignatureValue and KeyInfo, found {names}",
+        )
+
+
 def _check_signed_info(signature: etree._Element, policy: SignaturePolicy) -> tuple[str, str, str]:
     """Enforce the profile on SignedInfo; returns (signature method, digest method, digest value b64)."""
     signed_info = _one(signature, ns.ds("SignedInfo"), "ds:SignedInfo")
@@ -202,9 +216,12 @@ class _KeyCache:
             if key is not None:
                 self._keys.move_to_end(fingerprint)
                 return key
-        key = xmlsec.Key.from_memory(
-            cert.public_bytes(serialization.Encoding.PEM), xmlsec.constants.KeyDataFormatCertPem
+        # The bare public key, not the certificate: a key that carries its certificate is copied with it into
+        # every verification context (~60 us).
+        public_pem = cert.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        key = xmlsec.Key.from_memory(public_pem, xmlsec.constants.KeyDataFormatPem)
         with self._lock:
             self._keys[fingerprint] = key
             while len(self._keys) > self._size:
@@ -219,29 +236,17 @@ _KEYS = _KeyCache()
 def _engine_verify(signature: etree._Element, cert: x509.Certificate) -> None:
     ctx = xmlsec.SignatureContext()
     ctx.key = _KEYS.key_for(cert)
-    # Belt and braces: the engine itself refuses any transform outside the profile.
-    for transform in (xmlsec.constants.TransformEnveloped, xmlsec.constants.TransformExclC14N):
+    # Belt and braces: the engine itself refuses any Reference transform outside the profile. (SignedInfo's
+    # algorithms were allowlisted above; restricting them here too would also shut out RSA-PSS, which
+    # libxmlsec1 supports but python-xmlsec has no constant for.)
+    for transform in (
+        xmlsec.constants.TransformEnveloped,
+        xmlsec.constants.TransformExclC14N,
+        xmlsec.constants.TransformSha256,
+        xmlsec.constants.TransformSha384,
+        xmlsec.constants.TransformSha512,
+    ):
         ctx.enable_reference_transform(transform)
-    ctx.enable_signature_transform(xmlsec.constants.TransformExclC14N)
-    for method in (
-        xmlsec.constants.TransformRsaSha256,
-        xmlsec.constants.TransformRsaSha384,
-        xmlsec.constants.TransformRsaSha512,
-        xmlsec.constants.TransformEcdsaSha256,
-        xmlsec.constants.TransformEcdsaSha384,
-        xmlsec.constants.TransformSha256,
-        xmlsec.constants.TransformSha384,
-        xmlsec.constants.TransformSha512,
-    ):
-        ctx.enable_signature_transform(method)
-    for method in (
-        xmlsec.constants.TransformSha256,
-        xmlsec.constants.TransformSha384,
-        xmlsec.constants.TransformSha512,
-    ):
-        ctx.enable_reference_transform(method)
-    if hasattr(xmlsec.constants, "TransformRsaPssSha256"):
-        ctx.enable_signature_transform(xmlsec.constants.TransformRsaPssSha256)
     try:
         ctx.verify(signature)
     except xmlsec.Error as exc:
@@ -253,6 +258,7 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
     if any(name.lower() == "id" for name in root.attrib):
         raise Rejection("signature-profile", "the root element must not carry an Id attribute")
     signature = find_signature(root)
+    _check_signature_children(signature)
     method, digest_method, digest_value = _check_signed_info(signature, policy)
     cert, others = _certificates(signature)
     _check_key(cert, method, policy)
@@ -275,12 +281,18 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
 
 
 class Signer:
-    """Signs documents under the profile with one key loaded once (loading a PEM key costs ~100 ms)."""
+    """Signs documents under the profile with one key loaded once (loading a PEM key costs ~100 ms).
+
+    The X509Data is written by us from certificates encoded once: an xmlsec key that carries certificates is
+    copied with them into every signing context, which cost more than the signature itself.
+    """
 
     def __init__(self, key_pem: bytes, cert_pems: list[bytes]):
         self._key = xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem)
-        for pem in cert_pems:
-            self._key.load_cert_from_memory(pem, xmlsec.constants.KeyDataFormatCertPem)
+        certs = [c for pem in cert_pems for c in x509.load_pem_x509_certificates(pem)]
+        self._cert_b64 = [
+            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certs
+        ]
         private = serialization.load_pem_private_key(key_pem, password=None)
         if isinstance(private, ec.EllipticCurvePrivateKey):
             self._method = {384: xmlsec.constants.TransformEcdsaSha384}.get(
@@ -288,7 +300,6 @@ class Signer:
             )
         else:
             self._method = xmlsec.constants.TransformRsaSha256
-        self._cert_count = len(cert_pems)
 
     @classmethod
     def from_files(cls, key_path, cert_paths) -> Signer:
@@ -308,8 +319,9 @@ class Signer:
         xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
         xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
         key_info = xmlsec.template.ensure_key_info(signature)
-        x509_data = xmlsec.template.add_x509_data(key_info)
-        xmlsec.template.x509_data_add_certificate(x509_data)
+        x509_data = etree.SubElement(key_info, ns.ds("X509Data"))
+        for b64 in self._cert_b64:
+            etree.SubElement(x509_data, ns.ds("X509Certificate")).text = b64
         ctx = xmlsec.SignatureContext()
         ctx.key = self._key
         ctx.sign(signature)
