@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from lxml import etree
@@ -64,29 +65,54 @@ def _percentile(values: list[float], q: float) -> float:
 # --- bare loop ------------------------------------------------------------------------------------
 
 
-def _bare_worker(args) -> int:
-    settings, docs, seconds = args
-    from gateway.app import build_gateway
+def _bare_steps(gw, data: bytes) -> bytes:
+    """What every document costs without storage: parse, type, schema, signature, chain, signed receipt."""
     from gateway.ingest.receipts import ReceiptFacts
     from gateway.xml.parsing import parse_document
     from gateway.xml.schemas import document_type
     from gateway.xml.signatures import verify_document
 
-    gw = build_gateway(settings)
     pipeline = gw.pipeline
+    root = parse_document(data, pipeline.limits)
+    document_type(root)
+    pipeline.schemas.validate(root)
+    signature = verify_document(root, pipeline.policy)
+    gw.certificates.verify(signature.certificate, signature.untrusted_chain)
+    now = pipeline.clock()
+    return pipeline.receipts.issue(ReceiptFacts("rc-bench", now, "0" * 64, "accepted"), now)
+
+
+def _bare_worker(args) -> int:
+    settings, docs, seconds = args
+    from gateway.app import build_gateway
+
+    gw = build_gateway(settings)
     done = 0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        data = docs[done % len(docs)]
-        root = parse_document(data, pipeline.limits)
-        document_type(root)
-        pipeline.schemas.validate(root)
-        signature = verify_document(root, pipeline.policy)
-        gw.certificates.verify(signature.certificate, signature.untrusted_chain)
-        now = pipeline.clock()
-        pipeline.receipts.issue(ReceiptFacts("rc-bench", now, "0" * 64, "accepted"), now)
+        _bare_steps(gw, docs[done % len(docs)])
         done += 1
     return done
+
+
+def floor_app():
+    """The HTTP floor: the bare steps behind the same Flask and gunicorn, no storage."""
+    from flask import Flask, Response, request
+
+    from gateway.app import build_gateway
+
+    gw = build_gateway(Settings.from_env())
+    app = Flask("zvarot-floor")
+
+    @app.post("/api/v1/messages")
+    def submit() -> Response:
+        return Response(_bare_steps(gw, request.get_data()), status=201, content_type="application/xml")
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("{}", content_type="application/json")
+
+    return app
 
 
 def bare_loop(settings: Settings, docs: list[bytes], processes: int, seconds: float) -> float:
@@ -192,6 +218,28 @@ def wrk_run(port: int, docs: list[bytes], connections: int, seconds: float, home
     return (requests - errors) / duration, int(fields["p50_us"]) / 1000, int(fields["p99_us"]) / 1000, errors
 
 
+def _saturate(port: int, batch: list[bytes], clients: int, seconds: float, home: Path):
+    if shutil.which("wrk"):
+        return "wrk", wrk_run(port, batch, clients, seconds, home)
+    return "Python clients; install wrk for a cheaper generator", http_run(port, batch, clients, seconds)
+
+
+def _report(label: str, figures) -> None:
+    rate, p50, p99, errors = figures
+    print(f"{label + ':':54s}{rate:8.0f} docs/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {errors}")
+
+
+@contextmanager
+def _server(command: list[str], env: dict, port: int):
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_healthy(port, server)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def _wait_healthy(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -237,7 +285,7 @@ def main(
     seed_demo_world(session_factory(engine))
     engine.dispose()
 
-    needed = int(seconds * 2500) * 2 + 3000
+    needed = 1000 + 2 * int(seconds * 2500) + int(seconds * rate) + clients + 100
     print(f"preparing {needed} signed appeals …", flush=True)
     docs = make_appeals(settings.pki_dir, needed)
     print(
@@ -248,14 +296,13 @@ def main(
 
     bare = bare_loop(settings, docs[:2000], workers, seconds)
     results["bare_docs_s"] = bare
-    print(f"bare loop (parse+schema+verify+chain+sign receipt, {workers} processes): {bare:8.0f} docs/s")
-
-    inproc, p50, p99 = pipeline_in_process(settings, docs[:1000])
-    results["inproc"] = (inproc, p50, p99)
-    print(
-        f"full pipeline in process (1 thread):                  {inproc:8.0f} docs/s  p50 {p50:5.2f} ms  "
-        f"p99 {p99:5.2f} ms"
+    _report(
+        f"bare loop: parse+schema+verify+chain+receipt, {workers} proc", (bare, float("nan"), float("nan"), 0)
     )
+
+    inproc = pipeline_in_process(settings, docs[:1000])
+    results["inproc"] = inproc
+    _report("full pipeline in process, 1 thread", (*inproc, 0))
 
     port = _free_port()
     env = {
@@ -265,38 +312,36 @@ def main(
         "ZVAROT_PORT": str(port),
         "ZVAROT_WORKERS": str(workers),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    serve = [sys.executable, "-m", "gateway", "serve"]
+    floor = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "gateway.bench:floor_app()",
+    ]
+    step = int(seconds * 2500)
+    with _server(floor, env, port):
+        generator, results["floor"] = _saturate(port, docs[1000 : 1000 + step], clients, seconds, home)
+    _report(f"HTTP floor, no storage ({generator})", results["floor"])
+    with _server(serve, env, port):
+        _, results["http"] = _saturate(port, docs[1000 + step : 1000 + 2 * step], clients, seconds, home)
+        _report(f"HTTP full pipeline ({generator})", results["http"])
+        paced_docs = docs[1000 + 2 * step : 1000 + 2 * step + int(seconds * rate) + clients]
+        results["paced"] = http_run(port, paced_docs, clients, seconds, rate)
+        _report(f"HTTP full pipeline paced at {rate:.0f} docs/s", results["paced"])
+    results["ratio_bare"] = results["http"][0] / bare
+    results["ratio_floor"] = results["http"][0] / results["floor"][0]
+    print(
+        f"ratio end-to-end / bare loop:        {results['ratio_bare']:.2f}  (what HTTP, authorization and "
+        f"storage cost)"
     )
-    try:
-        _wait_healthy(port, server)
-        offset = 1000
-        batch = docs[offset : offset + int(seconds * 2500)]
-        if shutil.which("wrk"):
-            load_generator = "wrk"
-            saturated = wrk_run(port, batch, clients, seconds, home)
-        else:
-            load_generator = "Python clients; install wrk for a cheaper load generator"
-            saturated = http_run(port, batch, clients, seconds)
-        offset += int(seconds * 2500)
-        results["http"] = saturated
-        print(
-            f"HTTP saturated ({load_generator}):".ljust(54) + f"{saturated[0]:8.0f} docs/s  "
-            f"p50 {saturated[1]:5.2f} ms  p99 {saturated[2]:5.2f} ms  errors {saturated[3]}"
-        )
-        paced = http_run(port, docs[offset : offset + int(seconds * rate) + clients], clients, seconds, rate)
-        results["paced"] = paced
-        print(
-            f"HTTP paced at {rate:.0f} docs/s:                             {paced[0]:8.0f} docs/s  "
-            f"p50 {paced[1]:5.2f} ms  p99 {paced[2]:5.2f} ms  errors {paced[3]}"
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server.stderr.close()
-    ratio = results["http"][0] / bare
-    results["ratio"] = ratio
-    print(f"ratio HTTP end-to-end / bare loop: {ratio:.2f}")
+    print(f"ratio end-to-end / HTTP floor:       {results['ratio_floor']:.2f}  (what durable storage costs)")
     if schema:
         from sqlalchemy import text
 
