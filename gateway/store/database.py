@@ -41,7 +41,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per checkout on the hot path. A connection the server dropped fails
+    # one request (which the sender retries idempotently) and is replaced; recycling bounds its age.
+    return create_engine(url, pool_recycle=1800, **kwargs)
 
 
 class _FileWriteLock:
@@ -83,6 +85,22 @@ def write_lock(engine: Engine) -> AbstractContextManager:
     if lock is None:
         lock = _WRITE_LOCKS.setdefault(path, _FileWriteLock(Path(path + ".writelock")))
     return lock.held()
+
+
+_SINGLE_STATEMENT_ENGINES: dict[int, Engine] = {}
+
+
+def single_statement_engine(engine: Engine) -> Engine:
+    """An engine for transactions of one statement: on PostgreSQL an autocommit pool of its own, so that the
+    statement is the whole transaction (one round trip instead of BEGIN, statement, COMMIT); SQLite's own
+    engine already does that in-process."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    single = _SINGLE_STATEMENT_ENGINES.get(id(engine))
+    if single is None:
+        single = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800)
+        _SINGLE_STATEMENT_ENGINES[id(engine)] = single
+    return single
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Dialect, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.database import write_lock, writing
+from gateway.store.database import single_statement_engine, write_lock, writing
 from gateway.store.models import Message, RejectedDocument
 
 # Rejected bodies are kept for the operator, but a refused oversize upload is not worth 10 MiB of disk.
@@ -48,6 +48,7 @@ class MessageStore:
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
         self._engine = sessions.kw["bind"]
+        self._single_statements = single_statement_engine(self._engine)
         self._insert = _PreparedInsert(Message.__table__, self._engine.dialect)
 
     def record_accepted(self, values: dict) -> StoredMessage | None:
@@ -57,7 +58,7 @@ class MessageStore:
         constraint settles races between processes. The caller compares hashes: duplicate or conflict.
         """
         try:
-            with write_lock(self._engine), self._engine.begin() as conn:
+            with write_lock(self._engine), self._single_statements.begin() as conn:
                 self._insert.execute(conn, values)
             return None
         except IntegrityError:
