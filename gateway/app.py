@@ -9,8 +9,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Settings
+from gateway.directory.service import load_snapshot
+from gateway.domain.appeals.deadlines import DeadlinePolicy
+from gateway.domain.directory.routing import route
+from gateway.ingest.effects import DocumentEffects
 from gateway.ingest.pipeline import IngestPipeline
 from gateway.ingest.receipts import ReceiptIssuer
+from gateway.ingest.status_updates import StatusUpdateIssuer
+from gateway.services.appeals import AppealsService
 from gateway.store.database import make_engine, session_factory
 from gateway.trust.chain import CertificateVerifier
 from gateway.trust.store import TrustStore
@@ -27,6 +33,7 @@ class Gateway:
     certificates: CertificateVerifier
     signer: Signer
     pipeline: IngestPipeline
+    appeals: AppealsService
 
 
 def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
@@ -36,6 +43,8 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     # The receipt certificate chain goes into every receipt so that verifiers need only the root.
     chain = [settings.receipt_cert_path, *sorted((settings.trust_dir / "intermediates").glob("*.pem"))]
     signer = Signer.from_files(settings.receipt_key_path, chain)
+    appeals = AppealsService(DeadlinePolicy(), snapshot_loader=load_snapshot, router=route)
+    effects = DocumentEffects(appeals, StatusUpdateIssuer(signer, settings.gateway_uid))
     pipeline = IngestPipeline(
         limits=ParseLimits(settings.max_document_bytes, settings.max_depth),
         schemas=SchemaRegistry(),
@@ -43,12 +52,14 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
         certificates=certificates,
         receipts=ReceiptIssuer(signer, settings.gateway_uid),
         sessions=sessions,
+        effects=effects,
     )
-    return Gateway(settings, engine, sessions, certificates, signer, pipeline)
+    return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals)
 
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:
     from gateway.interfaces.http import api
+    from gateway.interfaces.http import appeals as appeals_http
 
     settings = settings or (gateway.settings if gateway else Settings.from_env())
     gateway = gateway or build_gateway(settings)
@@ -57,4 +68,5 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_document_bytes + 1
     app.extensions["zvarot"] = gateway
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(appeals_http.blueprint)
     return app

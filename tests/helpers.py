@@ -47,3 +47,25 @@ def receipt_field(receipt: etree._Element, path: str) -> str | None:
 
 def error_codes(receipt: etree._Element) -> list[str]:
     return [e.text for e in receipt.findall("zv:Body/zv:Errors/zv:Error/zv:Code", ns.NSMAP)]
+
+
+def new_appeal(client, signers: dict[str, Signer], *officials: str) -> tuple[str, str]:
+    """Submit an appeal from the portal addressed to `officials`; returns (appeal id, tracking code)."""
+    root = example("Appeal")
+    addressee = root.find("zv:Body/zv:Addressee", ns.NSMAP)
+    for child in list(addressee):
+        addressee.remove(child)
+    for official in officials:
+        etree.SubElement(addressee, ns.zv("Official")).text = official
+    response = post(client, signed(signers, "sys-portal", root))
+    assert response.status_code == 201, error_codes(receipt_of(response))
+    appeal = receipt_of(response).find("zv:Body/zv:Appeal", ns.NSMAP)
+    return appeal.findtext("zv:AppealId", namespaces=ns.NSMAP), appeal.findtext(
+        "zv:TrackingCode", namespaces=ns.NSMAP
+    )
+
+
+def about(root: etree._Element, appeal_id: str) -> etree._Element:
+    """Point a document at an existing appeal."""
+    root.find("zv:Body/zv:AppealId", ns.NSMAP).text = appeal_id
+    return root

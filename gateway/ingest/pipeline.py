@@ -6,18 +6,22 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from lxml import etree
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import Problem, Rejection
 from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
+from gateway.ingest.effects import DocumentEffects
 from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
+from gateway.services.appeals import ConcurrentAppend
+from gateway.store.database import writing
 from gateway.store.messages import MessageStore
-from gateway.store.models import RejectedDocument
+from gateway.store.models import Message, RejectedDocument
 from gateway.store.registry import Registry
 from gateway.trust.chain import CertificateVerifier, VerifiedSigner
 from gateway.xml.parsing import ParseLimits, parse_document
@@ -62,6 +66,7 @@ class IngestPipeline:
         receipts: ReceiptIssuer,
         sessions: sessionmaker[Session],
         clock: Callable[[], datetime] = utc_now,
+        effects: DocumentEffects | None = None,
     ):
         self.limits = limits
         self.schemas = schemas
@@ -72,6 +77,7 @@ class IngestPipeline:
         self.store = MessageStore(sessions)
         self.registry = Registry(sessions)
         self.clock = clock
+        self.effects = effects
 
     def submit(self, data: bytes) -> Outcome:
         received_at = self.clock()
@@ -104,34 +110,34 @@ class IngestPipeline:
     def _accept(self, data: bytes, sha256: str, received_at: datetime, doc: _Accepted) -> Outcome:
         header = doc.header
         receipt_id = new_id("rc-")
-        # Signed before the transaction so the write lock is held only for the insert; sent only after commit.
-        receipt = self.receipts.issue(
-            ReceiptFacts(
-                receipt_id=receipt_id,
-                received_at=received_at,
-                submission_sha256=sha256,
-                outcome="accepted",
-                ref_message_id=header.message_id,
-                ref_sender_system=header.sender_system,
-                sender_digests=doc.signature.digest_values,
-            ),
-            now=received_at,
+        row = {
+            "sender_system": header.sender_system,
+            "message_id": header.message_id,
+            "document_type": header.document_type,
+            "sha256": sha256,
+            "received_at": received_at,
+            "signer_uid": doc.signer.uid,
+            "signer_kind": doc.authority.signer_kind,
+            "signer_cert_sha256": doc.signer.fingerprint_sha256,
+            "body": data,
+            "receipt_id": receipt_id,
+        }
+        facts = ReceiptFacts(
+            receipt_id=receipt_id,
+            received_at=received_at,
+            submission_sha256=sha256,
+            outcome="accepted",
+            ref_message_id=header.message_id,
+            ref_sender_system=header.sender_system,
+            sender_digests=doc.signature.digest_values,
         )
-        existing = self.store.record_accepted(
-            {
-                "sender_system": header.sender_system,
-                "message_id": header.message_id,
-                "document_type": header.document_type,
-                "sha256": sha256,
-                "received_at": received_at,
-                "signer_uid": doc.signer.uid,
-                "signer_kind": doc.authority.signer_kind,
-                "signer_cert_sha256": doc.signer.fingerprint_sha256,
-                "body": data,
-                "receipt_id": receipt_id,
-                "receipt": receipt,
-            }
-        )
+        effect = self.effects.for_type(header.document_type) if self.effects else None
+        if effect is None:
+            # Kept, nothing else: signed before the transaction so the write lock is held only for the INSERT.
+            receipt = self.receipts.issue(facts, now=received_at)
+            existing = self.store.record_accepted({**row, "receipt": receipt})
+        else:
+            receipt, existing = self._accept_with_effect(row, facts, doc, effect, received_at)
         if existing is None:
             return Outcome("accepted", receipt, receipt_id, None, header.message_id)
         if existing.sha256 == sha256:
@@ -143,6 +149,42 @@ class IngestPipeline:
             f"content (receipt {existing.receipt_id})",
         )
         return self._reject(data, sha256, received_at, None, conflict, header=header)
+
+    def _accept_with_effect(
+        self, row: dict, facts: ReceiptFacts, doc: _Accepted, effect, received_at: datetime
+    ):
+        """Store the document, apply it and queue its status updates in one transaction; the receipt (which
+        names the appeal and its routing) is signed inside it and sent only after the commit."""
+        for _attempt in range(3):
+            try:
+                with writing(self.sessions) as session:
+                    existing = self.store.find_in(session, row["sender_system"], row["message_id"])
+                    if existing is not None:
+                        return None, existing
+                    message = Message(**row, receipt=b"")
+                    session.add(message)
+                    session.flush()
+                    change = effect(
+                        session, doc.signature.signed_root, doc.authority.sender, message.id, received_at
+                    )
+                    receipt = self.receipts.issue(
+                        replace(facts, appeal=self.effects.routing(change)), now=received_at
+                    )
+                    message.receipt = receipt
+                    if change is not None:
+                        self.effects.publish(session, change, received_at)
+                    session.commit()
+                    return receipt, None
+            except ConcurrentAppend:
+                continue  # another document about the same appeal committed first: decide again
+            except IntegrityError:
+                existing = self.store.find(row["sender_system"], row["message_id"])
+                if existing is None:
+                    raise
+                return None, existing
+        raise Rejection(
+            "invalid-transition", "the appeal kept changing while this document was applied; resend it"
+        )
 
     def _reject(
         self,

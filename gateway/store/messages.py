@@ -74,11 +74,15 @@ class MessageStore:
             session.commit()
 
     def find(self, sender_system: str, message_id: str) -> StoredMessage | None:
-        table = Message.__table__
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(table.c.sha256, table.c.receipt_id, table.c.receipt).where(
-                    table.c.sender_system == sender_system, table.c.message_id == message_id
-                )
-            ).first()
+            return self.find_in(conn, sender_system, message_id)
+
+    @staticmethod
+    def find_in(conn: Connection | Session, sender_system: str, message_id: str) -> StoredMessage | None:
+        table = Message.__table__
+        row = conn.execute(
+            select(table.c.sha256, table.c.receipt_id, table.c.receipt).where(
+                table.c.sender_system == sender_system, table.c.message_id == message_id
+            )
+        ).first()
         return None if row is None else StoredMessage(row.sha256, row.receipt_id, row.receipt)

@@ -1,60 +1,19 @@
-"""Tables. Submitted documents are kept verbatim as evidence, next to the receipt we issued for them."""
+"""Tables. Submitted documents are kept verbatim as evidence, next to the receipt we issued for them.
+
+`Base` is shared by every table module of gateway.store (directory.py: who is who; appeals.py: appeals); the
+package's __init__ imports them all, so that Base.metadata is complete whichever of them is imported first.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
-
-
-class OrgUnit(Base):
-    __tablename__ = "org_units"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    parent_id: Mapped[str | None] = mapped_column(ForeignKey("org_units.id"), index=True)
-
-
-class Official(Base):
-    __tablename__ = "officials"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    post_title: Mapped[str] = mapped_column(String(300), default="")
-    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"), index=True)
-
-
-class System(Base):
-    """A registered information system: the national portal or an agency's DMS. Its seal's UID is its id."""
-
-    __tablename__ = "systems"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(16))  # portal | dms
-    document_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    endpoint_url: Mapped[str | None] = mapped_column(String(1000))
-    token_hash: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class SystemAgency(Base):
-    """A system serves an org unit and everything under it."""
-
-    __tablename__ = "system_agencies"
-    system_id: Mapped[str] = mapped_column(ForeignKey("systems.id"), primary_key=True)
-    org_unit_id: Mapped[str] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
 
 
 class Message(Base):

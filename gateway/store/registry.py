@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.models import Official, OrgUnit, System, SystemAgency
+from gateway.store.directory import Official, OrgUnit, System, SystemAgency
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class RegisteredOfficial:
     id: str
     name: str
     org_unit_id: str
-    units_up: tuple[str, ...]  # the official's unit, its parent, … up to the top
+    units_up: tuple[str, ...]  # the official's unit, its parent, … up to the top; () once they hold no post
 
 
 def find_system(session: Session, system_id: str) -> RegisteredSystem | None:
@@ -42,7 +42,8 @@ def find_official(session: Session, official_id: str) -> RegisteredOfficial | No
     if row is None:
         return None
     chain: list[str] = []
-    unit_id: str | None = row.org_unit_id
+    # An official who holds no post now (has left) speaks for no agency: no units, so no system serves them.
+    unit_id: str | None = row.org_unit_id if row.post_id is not None else None
     while unit_id is not None and unit_id not in chain and len(chain) < 64:  # bounded: a cycle cannot hang us
         chain.append(unit_id)
         unit = session.get(OrgUnit, unit_id)

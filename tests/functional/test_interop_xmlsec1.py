@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from gateway.xml import ns
-from tests.helpers import error_codes, example, post, receipt_field, receipt_of, signed
+from tests.helpers import about, error_codes, example, new_appeal, post, receipt_field, receipt_of, signed
 
 XMLSEC1 = shutil.which("xmlsec1")
 pytestmark = pytest.mark.skipif(
@@ -74,15 +74,18 @@ def identity(manifest: dict, uid: str) -> dict:
     ("document_type", "uid", "method", "digest"),
     [
         ("Appeal", "sys-portal", ns.ECDSA_SHA256, ns.SHA256),
-        ("AppealForward", "sys-dms-housing", ns.ECDSA_SHA256, ns.SHA512),
+        ("DirectoryUpdate", "sys-dms-housing", ns.ECDSA_SHA256, ns.SHA512),
         ("AppealReply", "off-housing-dept-head", ns.RSA_SHA256, ns.SHA256),
         ("WorkReport", "off-housing-dept-head", ns.RSA_SHA512, ns.SHA384),
     ],
 )
 def test_documents_signed_by_xmlsec1_are_accepted(
-    client, manifest, tmp_path, document_type, uid, method, digest
+    client, signers, manifest, tmp_path, document_type, uid, method, digest
 ):
-    data = xmlsec1_sign(example(document_type), identity(manifest, uid), method, digest, tmp_path)
+    root = example(document_type)
+    if document_type == "AppealReply":  # a reply needs an appeal held by the official who replies
+        about(root, new_appeal(client, signers, "off-housing-dept-head")[0])
+    data = xmlsec1_sign(root, identity(manifest, uid), method, digest, tmp_path)
     response = post(client, data)
     assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
     assert receipt_field(receipt_of(response), "zv:Outcome") == "accepted"

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import sessionmaker
 
 from gateway.config import Settings
 
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+@contextmanager
+def _database() -> Iterator[sessionmaker]:
+    """Sessions on the configured database for one command; the pool is closed afterwards."""
+    from gateway.store.database import make_engine, session_factory
+
+    engine = make_engine(_settings().sqlalchemy_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 @click.group()
@@ -31,7 +46,9 @@ def migrate() -> None:
     from gateway.store.database import migrate as run_migrations
 
     settings = _settings()
-    run_migrations(make_engine(settings.sqlalchemy_url))
+    engine = make_engine(settings.sqlalchemy_url)
+    run_migrations(engine)
+    engine.dispose()
     click.echo(f"database at head: {_redacted(settings.sqlalchemy_url)}")
 
 
@@ -203,11 +220,9 @@ def systems() -> None:
 def systems_list() -> None:
     from sqlalchemy import select
 
-    from gateway.store.database import make_engine, session_factory
-    from gateway.store.models import System, SystemAgency
+    from gateway.store.directory import System, SystemAgency
 
-    sessions = session_factory(make_engine(_settings().sqlalchemy_url))
-    with sessions() as session:
+    with _database() as sessions, sessions() as session:
         for system in session.scalars(select(System).order_by(System.id)):
             serves = session.scalars(
                 select(SystemAgency.org_unit_id).where(SystemAgency.system_id == system.id)
@@ -227,11 +242,10 @@ def systems_list() -> None:
 def systems_add(
     system_id: str, name: str, kind: str, serves: tuple[str, ...], document_types: tuple[str, ...]
 ) -> None:
-    from gateway.store.database import make_engine, session_factory, writing
-    from gateway.store.models import System, SystemAgency
+    from gateway.store.database import writing
+    from gateway.store.directory import System, SystemAgency
 
-    sessions = session_factory(make_engine(_settings().sqlalchemy_url))
-    with writing(sessions) as session:
+    with _database() as sessions, writing(sessions) as session:
         session.add(
             System(
                 id=system_id,
@@ -248,6 +262,104 @@ def systems_add(
     click.echo(
         f"registered {system_id}; issue its seal with: zvarot pki issue --uid {system_id} --kind system"
     )
+
+
+@systems.command("token")
+@click.option("--id", "system_id", required=True)
+def systems_token(system_id: str) -> None:
+    """Issue a new bearer token for a system (inbox and outbox pulls); shown once, stored hashed."""
+    from gateway.services.access import issue_token
+    from gateway.store.database import writing
+
+    with _database() as sessions, writing(sessions) as session:
+        try:
+            token = issue_token(session, system_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(token)
+
+
+# --- demo ---------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--url", default=None, help="a running gateway; default: start one for the demo")
+def demo(url: str | None) -> None:
+    """Drive one appeal through its whole life over HTTP with real signatures, and print its timeline."""
+    from gateway.demo.run import DemoClient, run_demo
+
+    settings = _settings()
+    if url:
+        run_demo(DemoClient(url, settings.pki_dir, say=click.echo))
+        return
+    bootstrap(settings)
+    from gateway.interfaces.cli.server import background_server
+
+    with background_server(settings) as base_url:
+        click.echo(f"(a gateway was started for the demo at {base_url}; `zvarot up` keeps one running)")
+        run_demo(DemoClient(base_url, settings.pki_dir, say=click.echo))
+
+
+# --- directory ----------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def directory() -> None:
+    """The directory of the state apparatus: org units, posts, officials."""
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="trust store for a signed file; default: ZVAROT_TRUST_DIR or var/pki/trust",
+)
+def directory_import(file: Path, trust_dir: Path | None) -> None:
+    """Apply a DirectoryUpdate FILE. A signed file is verified first (signature, certificate chain, CRLs) and
+    only its signed content is read; an unsigned file is applied as the operator's own action."""
+    from gateway.directory.service import apply_directory_update
+    from gateway.errors import Rejection
+    from gateway.interfaces.cli.directory import read_update_file
+    from gateway.store.database import make_engine, session_factory, writing
+
+    settings = _settings()
+    try:
+        read = read_update_file(file.read_bytes(), trust_dir or settings.trust_dir)
+    except Rejection as exc:
+        raise click.ClickException(f"{file} refused: {exc.code}: {exc.message}") from None
+    if read.signer is None:
+        click.echo(f"warning: {file} is not signed; applying it as an operator action", err=True)
+    else:
+        click.echo(f"signature valid: signed by {read.signer.uid} ({read.signer.subject})")
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with writing(session_factory(engine)) as session:
+            summary = apply_directory_update(session, read.update)
+            session.commit()
+    except Rejection as exc:
+        raise click.ClickException(f"{file} refused: {exc.code}: {exc.message}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"applied {file} (effective from {read.update.effective_from}): {summary.describe()}")
+
+
+@directory.command("show")
+@click.option("-a", "--officials", "with_officials", is_flag=True, help="also list every official in post")
+def directory_show(with_officials: bool) -> None:
+    """Print the org tree with each unit's head."""
+    from gateway.directory.service import load_snapshot
+    from gateway.interfaces.cli.directory import render_tree
+    from gateway.store.database import make_engine, session_factory
+
+    engine = make_engine(_settings().sqlalchemy_url)
+    with session_factory(engine)() as session:
+        snapshot = load_snapshot(session)
+    engine.dispose()
+    for line in render_tree(snapshot, with_officials):
+        click.echo(line)
 
 
 # --- benchmark ----------------------------------------------------------------------------------------------

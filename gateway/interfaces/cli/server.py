@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from gunicorn.app.base import BaseApplication
 
@@ -44,3 +51,28 @@ def gunicorn_options(settings: Settings, **overrides) -> dict:
 
 def run_gunicorn(settings: Settings, **overrides) -> None:
     _Gunicorn(settings, gunicorn_options(settings, **overrides)).run()
+
+
+@contextmanager
+def background_server(settings: Settings) -> Iterator[str]:
+    """`zvarot serve` in a child process on a free loopback port, stopped on exit; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "ZVAROT_PORT": str(port), "ZVAROT_HOST": "127.0.0.1", "ZVAROT_WORKERS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

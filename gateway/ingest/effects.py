@@ -1,0 +1,106 @@
+"""What an accepted document does beyond being kept: the document types that change appeals (and, later,
+reports), applied inside the transaction that stores the document, then published as signed StatusUpdates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from gateway.domain.appeals.lifecycle import status_text
+from gateway.ingest.appeal_documents import read_action, read_appeal
+from gateway.ingest.receipts import AppealRouting
+from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
+from gateway.services.appeals import AppealChange, AppealsService
+from gateway.store.appeals import InboxItem, OutboxMessage
+from gateway.store.registry import RegisteredSystem
+
+# (session, signed root, sender, stored document's key, received at) -> the change, if any
+Effect = Callable[[Session, etree._Element, RegisteredSystem, int, datetime], AppealChange | None]
+
+APPEAL_ACTIONS = ("AppealForward", "AppealStatusChange", "AppealSupplement", "AppealReply", "ReplyReview")
+
+
+class DocumentEffects:
+    def __init__(self, appeals: AppealsService, status_updates: StatusUpdateIssuer):
+        self.appeals = appeals
+        self.status_updates = status_updates
+        self._effects: dict[str, Effect] = {"Appeal": self._intake}
+        for document_type in APPEAL_ACTIONS:
+            self._effects[document_type] = self._action(document_type)
+
+    def register(self, document_type: str, effect: Effect) -> None:
+        self._effects[document_type] = effect
+
+    def for_type(self, document_type: str) -> Effect | None:
+        return self._effects.get(document_type)
+
+    def _intake(self, session, root, sender, message_pk, at) -> AppealChange:
+        return self.appeals.intake(session, read_appeal(root), origin=sender, message_pk=message_pk, at=at)
+
+    def _action(self, document_type: str) -> Effect:
+        def apply(session, root, sender, message_pk, at) -> AppealChange:
+            return self.appeals.act(
+                session, read_action(document_type, root), sender=sender, message_pk=message_pk, at=at
+            )
+
+        return apply
+
+    @staticmethod
+    def routing(change: AppealChange | None) -> AppealRouting | None:
+        """For the receipt of an Appeal: where it went and when the reply is due."""
+        if change is None or change.event.seq != 1:
+            return None
+        return AppealRouting(
+            change.appeal.id,
+            change.appeal.tracking_code,
+            tuple(change.state.assignees),
+            change.due.date.isoformat(),
+        )
+
+    def publish(self, session: Session, change: AppealChange, now: datetime) -> None:
+        """One signed StatusUpdate per event, queued for every system concerned; inbox items for officials."""
+        event, state = change.event, change.state
+        document = self.status_updates.issue(
+            StatusFacts(
+                appeal_id=change.appeal.id,
+                tracking_code=change.appeal.tracking_code,
+                event_seq=event.seq,
+                event=str(event.kind),
+                status=str(state.status),
+                text=status_text(event, self.appeals.official_names(session)),
+                due_date=change.due.date if change.due else None,
+                at=event.at,
+            ),
+            now,
+        )
+        rows = [
+            OutboxMessage(
+                recipient_system=system,
+                appeal_id=change.appeal.id,
+                event_seq=event.seq,
+                document_type="StatusUpdate",
+                document=document,
+                created_at=now,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+            for system in change.notify_systems
+        ]
+        session.add_all(rows)
+        session.flush()
+        for notice in change.inbox:
+            session.add(
+                InboxItem(
+                    official_id=notice.official_id,
+                    appeal_id=change.appeal.id,
+                    event_seq=event.seq,
+                    kind=notice.kind,
+                    message_id=notice.message_pk,
+                    status_update_id=rows[0].id if rows else None,
+                    created_at=now,
+                )
+            )

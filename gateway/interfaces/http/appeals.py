@@ -1,0 +1,198 @@
+"""JSON read APIs for appeals: the citizen's tracking view, officials' inboxes, systems' outboxes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.errors import Problem
+from gateway.interfaces.http.api import problem_response
+from gateway.services import access, inbox, tracking
+from gateway.store.database import writing
+from gateway.store.directory import Official
+
+blueprint = Blueprint("appeals", __name__)
+
+
+def _gateway():
+    return current_app.extensions["zvarot"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _not_found(detail: str) -> Response:
+    return problem_response(404, Problem("not-found", detail))
+
+
+def _unauthorized(detail: str) -> Response:
+    response = problem_response(401, Problem("unauthorized", detail))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="zvarot"'
+    return response
+
+
+def _forbidden(detail: str) -> Response:
+    return problem_response(403, Problem("forbidden", detail))
+
+
+def _bad_request(detail: str) -> Response:
+    return problem_response(400, Problem("bad-request", detail))
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def _cursor(name: str, default: int = 0) -> int | None:
+    raw = request.args.get(name, str(default))
+    return int(raw) if raw.isdigit() else None
+
+
+# --- tracking (public, no personal data) ----------------------------------------------------------------
+
+
+@blueprint.get("/api/v1/appeals/<tracking_code>")
+def appeal_timeline(tracking_code: str) -> Response:
+    gateway = _gateway()
+    with gateway.sessions() as session:
+        view = tracking.track(session, gateway.appeals, tracking_code.upper(), _now())
+    if view is None:
+        return _not_found(f"no appeal with tracking code {tracking_code}")
+    return jsonify(
+        {
+            "tracking_code": view.tracking_code,
+            "appeal_id": view.appeal_id,
+            "status": view.status,
+            "received_at": _iso(view.received_at),
+            "due_date": view.due.date.isoformat() if view.due else None,
+            "due_date_computation": list(view.due.steps) if view.due else [],
+            "timeliness": view.timeliness,
+            "held_by": [{"official": h.id, "name": h.name, "post": h.post} for h in view.holders],
+            "timeline": [
+                {"seq": e.seq, "event": e.event, "text": e.text, "at": _iso(e.at), "by": e.actor}
+                for e in view.timeline
+            ],
+        }
+    )
+
+
+@blueprint.get("/api/v1/appeals/<tracking_code>/status.xml")
+def appeal_status_xml(tracking_code: str) -> Response:
+    with _gateway().sessions() as session:
+        document = tracking.latest_status_update(session, tracking_code.upper())
+    if document is None:
+        return _not_found(f"no appeal with tracking code {tracking_code}")
+    return Response(document, content_type="application/xml; charset=utf-8")
+
+
+# --- inboxes (systems serving the official's agency) -------------------------------------------------------
+
+
+def _inbox_access(session, official_id: str):
+    system = access.system_for_token(session, _bearer())
+    if system is None:
+        return None, _unauthorized("a valid bearer token of a registered system is required")
+    if session.get(Official, official_id) is None:
+        return None, _not_found(f"no official {official_id}")
+    if not access.serves_official(session, system, official_id):
+        return None, _forbidden(f"{system.id} does not serve the agency of {official_id}")
+    return system, None
+
+
+@blueprint.get("/api/v1/inbox/<official_id>")
+def inbox_pull(official_id: str) -> Response:
+    after, limit = _cursor("after"), _cursor("limit", 50)
+    if after is None or limit is None:
+        return _bad_request("after and limit must be whole numbers")
+    with _gateway().sessions() as session:
+        _, refusal = _inbox_access(session, official_id)
+        if refusal:
+            return refusal
+        entries = inbox.pull_inbox(session, official_id, after, limit)
+    return jsonify(
+        {
+            "official": official_id,
+            "items": [
+                {
+                    "cursor": e.cursor,
+                    "appeal_id": e.appeal_id,
+                    "tracking_code": e.tracking_code,
+                    "kind": e.kind,
+                    "event_seq": e.event_seq,
+                    "created_at": _iso(e.created_at),
+                    "document": e.document.decode() if e.document else None,
+                    "status_update": e.status_update.decode() if e.status_update else None,
+                }
+                for e in entries
+            ],
+            "next_after": entries[-1].cursor if entries else after,
+        }
+    )
+
+
+@blueprint.post("/api/v1/inbox/<official_id>/ack")
+def inbox_ack(official_id: str) -> Response:
+    body = request.get_json(silent=True) or {}
+    up_to = body.get("cursor")
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+        return _bad_request('send {"cursor": <last cursor processed>}')
+    with writing(_gateway().sessions) as session:
+        _, refusal = _inbox_access(session, official_id)
+        if refusal:
+            return refusal
+        count = inbox.ack_inbox(session, official_id, up_to, _now())
+        session.commit()
+    return jsonify({"official": official_id, "acknowledged": count, "cursor": up_to})
+
+
+# --- a system's own status updates -----------------------------------------------------------------------
+
+
+@blueprint.get("/api/v1/outbox")
+def outbox_pull() -> Response:
+    after, limit = _cursor("after"), _cursor("limit", 50)
+    if after is None or limit is None:
+        return _bad_request("after and limit must be whole numbers")
+    with _gateway().sessions() as session:
+        system = access.system_for_token(session, _bearer())
+        if system is None:
+            return _unauthorized("a valid bearer token of a registered system is required")
+        rows = inbox.pull_outbox(session, system.id, after, limit)
+    return jsonify(
+        {
+            "system": system.id,
+            "items": [
+                {
+                    "cursor": r.id,
+                    "appeal_id": r.appeal_id,
+                    "event_seq": r.event_seq,
+                    "document_type": r.document_type,
+                    "document": r.document.decode(),
+                }
+                for r in rows
+            ],
+            "next_after": rows[-1].id if rows else after,
+        }
+    )
+
+
+@blueprint.post("/api/v1/outbox/ack")
+def outbox_ack() -> Response:
+    body = request.get_json(silent=True) or {}
+    up_to = body.get("cursor")
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+        return _bad_request('send {"cursor": <last cursor processed>}')
+    with writing(_gateway().sessions) as session:
+        system = access.system_for_token(session, _bearer())
+        if system is None:
+            return _unauthorized("a valid bearer token of a registered system is required")
+        count = inbox.ack_outbox(session, system.id, up_to, _now())
+        session.commit()
+    return jsonify({"system": system.id, "acknowledged": count, "cursor": up_to})

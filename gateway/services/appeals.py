@@ -1,0 +1,270 @@
+"""The appeals service: applies documents to appeals inside the caller's transaction.
+
+Reads the event log, folds it into state (gateway.domain), decides the next event, appends it, and says whom
+to tell: which systems get a StatusUpdate and which officials get an inbox item. It never signs or parses XML
+(the ingest layer does) and never commits (the caller's unit of work does, together with the document).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.domain.appeals import lifecycle
+from gateway.domain.appeals.deadlines import DeadlinePolicy, DueDate, due_date
+from gateway.domain.appeals.events import Actor, ActorKind, Event, EventKind
+from gateway.domain.errors import DomainRejection
+from gateway.errors import Rejection
+from gateway.store.appeals import Appeal, AppealEvent
+from gateway.store.directory import Official, SystemAgency
+from gateway.store.registry import RegisteredSystem, find_official
+
+_TRACKING_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def new_tracking_code() -> str:
+    """20 base32 characters (100 bits) in groups of four: unguessable, and easy to read out on the phone."""
+    chars = "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(20))
+    return "-".join(chars[i : i + 4] for i in range(0, 20, 4))
+
+
+def new_appeal_id() -> str:
+    return "ap-" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(26))
+
+
+class ConcurrentAppend(Exception):
+    """Another transaction appended to this appeal's log first: decide again from the new state."""
+
+
+@dataclass(frozen=True)
+class InboxNotice:
+    official_id: str
+    kind: str
+    message_pk: int | None
+
+
+@dataclass
+class AppealChange:
+    """What one document did to one appeal, for the receipt, the outbox and the inboxes."""
+
+    appeal: Appeal
+    event: Event
+    state: lifecycle.AppealState
+    due: DueDate | None
+    notify_systems: tuple[str, ...]
+    inbox: list[InboxNotice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IntakeData:
+    applicant: dict
+    officials: tuple[str, ...]
+    org_unit: str | None
+    topic: str | None
+    subject: str
+
+
+@dataclass(frozen=True)
+class ActionData:
+    document_type: str
+    appeal_id: str
+    official: str | None = None
+    to: tuple[str, ...] = ()
+    status: str | None = None
+    new_due_date: date | None = None
+    reason: str | None = None
+    note: str | None = None
+    stars: int | None = None
+
+
+class AppealsService:
+    def __init__(self, policy: DeadlinePolicy, snapshot_loader: Callable[[Session], object], router):
+        self.policy = policy
+        self._load_snapshot = snapshot_loader
+        self._route = router
+
+    # --- intake ------------------------------------------------------------------------------------------
+
+    def intake(
+        self, session: Session, data: IntakeData, *, origin: RegisteredSystem, message_pk: int, at: datetime
+    ) -> AppealChange:
+        from gateway.domain.directory.routing import Addressee
+
+        addressee = Addressee(officials=data.officials, org_unit=data.org_unit, topic=data.topic)
+        try:
+            assignees = self._route(addressee, self._load_snapshot(session))
+        except DomainRejection as exc:
+            raise Rejection(exc.code, exc.message) from None
+        appeal = Appeal(
+            id=new_appeal_id(),
+            tracking_code=new_tracking_code(),
+            received_at=at,
+            origin_system=origin.id,
+            message_id=message_pk,
+            subject=data.subject[:500],
+            applicant=data.applicant,
+            addressee={"officials": list(data.officials), "org_unit": data.org_unit, "topic": data.topic},
+        )
+        session.add(appeal)
+        event = lifecycle.receive(assignees, origin.id, at=at)
+        return self._append(
+            session, appeal, [], event, message_pk, [InboxNotice(o, "appeal", message_pk) for o in assignees]
+        )
+
+    # --- everything after intake ---------------------------------------------------------------------------
+
+    def act(
+        self, session: Session, data: ActionData, *, sender: RegisteredSystem, message_pk: int, at: datetime
+    ) -> AppealChange:
+        appeal = session.get(Appeal, data.appeal_id)
+        if appeal is None:
+            raise Rejection("unknown-appeal", f"no appeal {data.appeal_id!r}")
+        events = self.events(session, appeal.id)
+        command, actor = self._command(session, data, appeal, sender)
+        state = lifecycle.fold(events, now=at, policy=self.policy)
+        try:
+            event = lifecycle.decide(state, command, at=at, actor=actor, policy=self.policy)
+        except DomainRejection as exc:
+            raise Rejection(exc.code, exc.message) from None
+        return self._append(
+            session, appeal, events, event, message_pk, self._inbox_for(event, state, message_pk, appeal)
+        )
+
+    def _command(self, session: Session, data: ActionData, appeal: Appeal, sender: RegisteredSystem):
+        kind = data.document_type
+        if kind in ("AppealSupplement", "ReplyReview"):
+            # The citizen speaks through the system the appeal came from, and through no other.
+            if sender.id != appeal.origin_system:
+                raise Rejection(
+                    "signer-not-authorized",
+                    f"{kind} for appeal {appeal.id} must come from {appeal.origin_system}, its origin",
+                )
+            actor = Actor(ActorKind.citizen, None)
+            if kind == "AppealSupplement":
+                return lifecycle.Supplement(), actor
+            return lifecycle.Review(stars=data.stars or 0), actor
+        official = data.official or ""
+        self._check_served(session, official, sender)
+        actor = Actor(ActorKind.official, official)
+        if kind == "AppealForward":
+            for target in data.to:
+                if session.get(Official, target) is None:
+                    raise Rejection("unknown-official", f"no official {target!r} to forward to")
+            return lifecycle.Forward(by=official, to=tuple(data.to), reason=data.reason or ""), actor
+        if kind == "AppealReply":
+            return lifecycle.Reply(by=official), actor
+        return lifecycle.ChangeStatus(
+            by=official,
+            status=data.status,
+            note=data.note,
+            new_due_date=data.new_due_date,
+            reason=data.reason,
+        ), actor
+
+    @staticmethod
+    def _check_served(session: Session, official_id: str, sender: RegisteredSystem) -> None:
+        official = find_official(session, official_id)
+        if official is None:
+            raise Rejection("unknown-official", f"no official {official_id!r}")
+        if not sender.serves.intersection(official.units_up):
+            raise Rejection(
+                "signer-not-authorized", f"{sender.id} does not serve official {official_id}'s agency"
+            )
+
+    @staticmethod
+    def _inbox_for(
+        event: Event, before: lifecycle.AppealState, message_pk: int, appeal: Appeal
+    ) -> list[InboxNotice]:
+        if event.kind == EventKind.forwarded:
+            return [InboxNotice(o, "appeal", appeal.message_id) for o in event.data["to"]]
+        if event.kind == EventKind.supplemented:
+            return [InboxNotice(o, "supplement", message_pk) for o in before.assignees]
+        if event.kind == EventKind.reviewed and before.reply_official:
+            return [InboxNotice(before.reply_official, "review", message_pk)]
+        if event.kind == EventKind.withdrawn and event.actor.kind == ActorKind.citizen:
+            return [InboxNotice(o, "withdrawn", message_pk) for o in before.assignees]
+        return []
+
+    # --- the log -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def events(session: Session, appeal_id: str) -> list[Event]:
+        rows = session.scalars(
+            select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.seq)
+        )
+        return [
+            Event(
+                seq=r.seq,
+                kind=EventKind(r.kind),
+                at=r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC),
+                actor=Actor(ActorKind(r.actor_kind), r.actor_id),
+                data=r.data,
+            )
+            for r in rows
+        ]
+
+    def _append(
+        self,
+        session: Session,
+        appeal: Appeal,
+        events: list[Event],
+        event: Event,
+        message_pk: int,
+        inbox: list[InboxNotice],
+    ) -> AppealChange:
+        session.add(
+            AppealEvent(
+                appeal_id=appeal.id,
+                seq=event.seq,
+                kind=str(event.kind),
+                at=event.at,
+                actor_kind=str(event.actor.kind),
+                actor_id=event.actor.id,
+                data=event.to_json()["data"],
+                message_id=message_pk,
+            )
+        )
+        appeal_id = appeal.id  # read before the flush: after a failed one the object can no longer be loaded
+        try:
+            session.flush()
+        except IntegrityError:
+            raise ConcurrentAppend(appeal_id) from None
+        all_events = [*events, event]
+        state = lifecycle.fold(all_events, now=event.at, policy=self.policy)
+        due = due_date(all_events, self.policy, now=event.at) if state.status not in _FINISHED else None
+        systems = {appeal.origin_system} | self._systems_serving(session, state.assignees)
+        return AppealChange(appeal, event, state, due, tuple(sorted(systems)), inbox)
+
+    @staticmethod
+    def _systems_serving(session: Session, officials: tuple[str, ...]) -> set[str]:
+        units: set[str] = set()
+        for official_id in officials:
+            found = find_official(session, official_id)
+            if found:
+                units.update(found.units_up)
+        if not units:
+            return set()
+        return set(session.scalars(select(SystemAgency.system_id).where(SystemAgency.org_unit_id.in_(units))))
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def official_names(session: Session) -> Callable[[str], str]:
+        cache: dict[str, str] = {}
+
+        def name(official_id: str) -> str:
+            if official_id not in cache:
+                row = session.get(Official, official_id)
+                cache[official_id] = f"{row.name}, {row.post_title}" if row else official_id
+            return cache[official_id]
+
+        return name
+
+
+_FINISHED = frozenset({"reply_sent", "closed", "withdrawn", "left_without_consideration"})

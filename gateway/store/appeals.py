@@ -1,0 +1,81 @@
+"""Appeals as stored: the appeal, its append-only event log, the outbox of signed status updates, inboxes.
+
+The appeal's state is never stored: it is folded from `appeal_events` (gateway.domain.appeals.lifecycle).
+The primary key (appeal_id, seq) makes the log append-only under concurrency: two writers deciding from the
+same state both try to write the same seq, and the second one fails and decides again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.store.models import Base
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(24), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    origin_system: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))  # the Appeal document, verbatim
+    subject: Mapped[str] = mapped_column(String(500))
+    # Personal data of the applicant: shown to the assigned officials' systems, never on the tracking API.
+    applicant: Mapped[dict] = mapped_column(JSON)
+    addressee: Mapped[dict] = mapped_column(JSON)
+
+
+class AppealEvent(Base):
+    __tablename__ = "appeal_events"
+    appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # the document that caused it
+
+
+class OutboxMessage(Base):
+    """A signed document for another system, written in the same transaction as the event it reports.
+
+    Delivery state lives on the row (attempts, last error, next attempt) so that "what is stuck" is a query.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_recipient_id", "recipient_system", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_system: Mapped[str] = mapped_column(String(64))
+    appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"), index=True)
+    event_seq: Mapped[int] = mapped_column(Integer)
+    document_type: Mapped[str] = mapped_column(String(32))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InboxItem(Base):
+    """Work for an official: an appeal routed or forwarded to them, a supplement, a review of their reply.
+
+    `id` is the cursor; items stay until acknowledged (at-least-once).
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (Index("ix_inbox_official_id", "official_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    official_id: Mapped[str] = mapped_column(String(64))
+    appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"))
+    event_seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # the document to act on
+    status_update_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

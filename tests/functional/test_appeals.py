@@ -1,0 +1,303 @@
+"""Appeals end to end over HTTP with real signatures: routing, lifecycle, rejections, inboxes, tracking."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from sqlalchemy import select
+
+from gateway.interfaces.cli.main import cli
+from gateway.store.appeals import AppealEvent, InboxItem, OutboxMessage
+from gateway.xml import ns
+from gateway.xml.parsing import parse_document
+from gateway.xml.signatures import verify_document
+from tests.helpers import error_codes, example, new_appeal, post, receipt_of, signed
+
+PORTAL, DMS, OTHER_DMS = "sys-portal", "sys-dms-housing", "sys-dms-minsk-region"
+MINISTER, DEPT_HEAD = "off-housing-minister", "off-housing-dept-head"
+
+
+def doc(document_type: str, sender: str, **body: str | list[str]) -> etree._Element:
+    """An example document from `sender` with Body fields replaced (a list: repeated elements; [] removes)."""
+    root = example(document_type, SenderSystem=sender)
+    for field, value in body.items():
+        elements = root.findall(f"zv:Body/zv:{field}", ns.NSMAP)
+        values = value if isinstance(value, list) else [value]
+        parent = elements[0].getparent() if elements else None
+        for element, text in zip(elements, values, strict=False):
+            element.text = text
+        for extra in elements[len(values) :]:
+            parent.remove(extra)
+        for text in values[len(elements) :]:
+            anchor = parent.findall(f"zv:{field}", ns.NSMAP)[-1]
+            clone = etree.Element(anchor.tag)
+            clone.text = text
+            anchor.addnext(clone)
+    return root
+
+
+def appeal_to(client, signers, *officials: str):
+    return new_appeal(client, signers, *officials)
+
+
+def send(client, signers, signer: str, root: etree._Element, expect: int = 201):
+    response = post(client, signed(signers, signer, root))
+    codes = error_codes(receipt_of(response)) if response.content_type.startswith("application/xml") else []
+    assert response.status_code == expect, codes
+    return response, codes
+
+
+def status_change(appeal_id: str, official: str, status: str) -> etree._Element:
+    return doc(
+        "AppealStatusChange", DMS, AppealId=appeal_id, Official=official, NewStatus=status, NewDueDate=[]
+    )
+
+
+def test_appeal_receipt_names_the_appeal_its_routing_and_due_date(client, signers):
+    response = post(client, signed(signers, PORTAL, example("Appeal")))
+    assert response.status_code == 201
+    appeal = receipt_of(response).find("zv:Body/zv:Appeal", ns.NSMAP)
+    assert appeal is not None
+    code = appeal.findtext("zv:TrackingCode", namespaces=ns.NSMAP)
+    assert len(code.replace("-", "")) == 20  # 100 bits
+    routed = [o.text for o in appeal.findall("zv:RoutedTo/zv:Official", ns.NSMAP)]
+    assert routed and all(o.startswith("off-") for o in routed)
+    timeline = client.get(f"/api/v1/appeals/{code}").json
+    assert timeline["due_date"] == appeal.findtext("zv:DueDate", namespaces=ns.NSMAP)
+    assert timeline["due_date_computation"], "the citizen sees how the due date was computed"
+    assert {h["official"] for h in timeline["held_by"]} == set(routed)
+
+
+def test_full_lifecycle_and_tracking_without_personal_data(client, signers, gateway):
+    appeal_id, code = appeal_to(client, signers, MINISTER)
+    send(
+        client,
+        signers,
+        DMS,
+        doc("AppealForward", DMS, AppealId=appeal_id, FromOfficial=MINISTER, ToOfficial=[DEPT_HEAD]),
+    )
+    send(client, signers, DMS, status_change(appeal_id, DEPT_HEAD, "in_process"))
+    send(client, signers, DMS, status_change(appeal_id, DEPT_HEAD, "more_info_required"))
+    send(client, signers, PORTAL, doc("AppealSupplement", PORTAL, AppealId=appeal_id))
+    send(client, signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    send(client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId=appeal_id, Stars="4"))
+
+    response = client.get(f"/api/v1/appeals/{code}")
+    timeline = response.json
+    assert timeline["status"] == "closed"
+    assert [e["event"] for e in timeline["timeline"]] == [
+        "received",
+        "forwarded",
+        "in_process",
+        "more_info_required",
+        "supplemented",
+        "reply_sent",
+        "reviewed",
+    ]
+    assert "Forwarded to" in timeline["timeline"][1]["text"]
+    body = response.data.decode()
+    applicant = example("Appeal").find("zv:Body/zv:Applicant", ns.NSMAP)
+    for value in [el.text for el in applicant.iter() if el.text and el.text.strip()]:
+        assert value.strip() not in body, "the tracking API must not show the applicant's personal data"
+    subject = example("Appeal").findtext("zv:Body/zv:Subject", namespaces=ns.NSMAP)
+    assert subject not in body
+
+    status = client.get(f"/api/v1/appeals/{code}/status.xml")
+    verified = verify_document(parse_document(status.data))
+    assert gateway.certificates.verify(verified.certificate, verified.untrusted_chain).uid == "zvarot-gateway"
+    assert verified.signed_root.findtext("zv:Body/zv:Status", namespaces=ns.NSMAP) == "closed"
+
+
+def test_every_event_queues_a_signed_status_update_for_the_origin_and_the_assignees_dms(
+    client, signers, gateway
+):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    send(client, signers, DMS, status_change(appeal_id, MINISTER, "in_process"))
+    with gateway.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.appeal_id == appeal_id)
+            .order_by(OutboxMessage.event_seq, OutboxMessage.recipient_system)
+        ).all()
+        events = session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal_id)).all()
+    assert [(r.event_seq, r.recipient_system) for r in rows] == [(1, DMS), (1, PORTAL), (2, DMS), (2, PORTAL)]
+    assert len(events) == 2
+    for row in rows:
+        verify_document(parse_document(row.document))
+
+
+def test_forward_to_several_officials_lets_each_of_them_reply(client, signers):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    send(
+        client,
+        signers,
+        DMS,
+        doc(
+            "AppealForward",
+            DMS,
+            AppealId=appeal_id,
+            FromOfficial=MINISTER,
+            ToOfficial=[DEPT_HEAD, "off-housing-first-deputy"],
+        ),
+    )
+    send(client, signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+
+
+def test_reply_by_a_non_assignee_is_refused(client, signers, gateway):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    _, codes = send(
+        client,
+        signers,
+        DEPT_HEAD,
+        doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD),
+        expect=403,
+    )
+    assert codes == ["signer-not-authorized"]
+    with gateway.sessions() as session:
+        assert len(session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal_id)).all()) == 1
+
+
+def test_supplement_when_not_asked_is_refused(client, signers):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    _, codes = send(client, signers, PORTAL, doc("AppealSupplement", PORTAL, AppealId=appeal_id), expect=409)
+    assert codes == ["invalid-transition"]
+
+
+def test_documents_about_unknown_appeals_are_refused(client, signers):
+    _, codes = send(
+        client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId="ap-" + "a" * 26, Stars="5"), expect=422
+    )
+    assert codes == ["unknown-appeal"]
+
+
+def test_unknown_addressees_are_refused(client, signers):
+    to_unknown_unit = example("Appeal")
+    to_unknown_unit.find("zv:Body/zv:Addressee/zv:OrgUnit", ns.NSMAP).text = "ou-no-such-unit"
+    _, codes = send(client, signers, PORTAL, to_unknown_unit, expect=422)
+    assert codes == ["unknown-addressee"]
+    root = example("Appeal")
+    addressee = root.find("zv:Body/zv:Addressee", ns.NSMAP)
+    for child in list(addressee):
+        addressee.remove(child)
+    etree.SubElement(addressee, ns.zv("Official")).text = "off-nobody"
+    _, codes = send(client, signers, PORTAL, root, expect=422)
+    assert codes == ["unknown-official"]
+
+
+def test_a_dms_cannot_act_for_officials_of_agencies_it_does_not_serve(client, signers):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    _, codes = send(
+        client,
+        signers,
+        OTHER_DMS,
+        doc(
+            "AppealStatusChange",
+            OTHER_DMS,
+            AppealId=appeal_id,
+            Official=MINISTER,
+            NewStatus="in_process",
+            NewDueDate=[],
+        ),
+        expect=403,
+    )
+    assert codes == ["signer-not-authorized"]
+
+
+def _token(settings, system_id: str) -> str:
+    env = {
+        "ZVAROT_HOME": str(settings.home),
+        "ZVAROT_DATABASE_URL": settings.sqlalchemy_url,
+        "ZVAROT_PKI_DIR": str(settings.pki_dir),
+    }
+    result = CliRunner().invoke(cli, ["systems", "token", "--id", system_id], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def test_inbox_pull_ack_and_agency_isolation(client, signers, settings, gateway):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    housing = {"Authorization": f"Bearer {_token(settings, DMS)}"}
+    region = {"Authorization": f"Bearer {_token(settings, OTHER_DMS)}"}
+
+    first = client.get(f"/api/v1/inbox/{MINISTER}", headers=housing)
+    assert first.status_code == 200
+    items = first.json["items"]
+    assert [i["appeal_id"] for i in items] == [appeal_id]
+    assert items[0]["kind"] == "appeal"
+    assert "<Appeal" in items[0]["document"] and "<StatusUpdate" in items[0]["status_update"]
+    # Not acknowledged: pulled again (at-least-once).
+    assert client.get(f"/api/v1/inbox/{MINISTER}", headers=housing).json["items"] == items
+
+    assert client.get(f"/api/v1/inbox/{MINISTER}", headers=region).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": items[0]["cursor"]}, headers=region
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(f"/api/v1/inbox/{MINISTER}", headers={"Authorization": "Bearer zvt_wrong"}).status_code
+        == 401
+    )
+    assert client.get(f"/api/v1/inbox/{MINISTER}").status_code == 401
+
+    acked = client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": items[0]["cursor"]}, headers=housing)
+    assert acked.json["acknowledged"] == 1
+    assert client.get(f"/api/v1/inbox/{MINISTER}", headers=housing).json["items"] == []
+    with gateway.sessions() as session:
+        assert session.scalars(select(InboxItem)).one().acked_at is not None
+
+
+def test_origin_system_pulls_its_status_updates(client, signers, settings):
+    appeal_to(client, signers, MINISTER)
+    portal = {"Authorization": f"Bearer {_token(settings, PORTAL)}"}
+    pulled = client.get("/api/v1/outbox", headers=portal).json
+    assert [i["document_type"] for i in pulled["items"]] == ["StatusUpdate"]
+    assert (
+        client.post("/api/v1/outbox/ack", json={"cursor": pulled["next_after"]}, headers=portal).json[
+            "acknowledged"
+        ]
+        == 1
+    )
+    assert client.get("/api/v1/outbox", headers=portal).json["items"] == []
+
+
+def test_two_replies_at_once_yield_one_reply_and_one_invalid_transition(gateway, signers, client):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    replies = [
+        signed(signers, MINISTER, doc("AppealReply", DMS, AppealId=appeal_id, Official=MINISTER))
+        for _ in range(2)
+    ]
+    outcomes: list = []
+    barrier = threading.Barrier(2)
+
+    def submit(data: bytes) -> None:
+        barrier.wait()
+        outcomes.append(gateway.pipeline.submit(data))
+
+    threads = [threading.Thread(target=submit, args=(data,)) for data in replies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(o.outcome for o in outcomes) == ["accepted", "rejected"]
+    rejected = next(o for o in outcomes if o.outcome == "rejected")
+    assert rejected.problem.code == "invalid-transition"
+    with gateway.sessions() as session:
+        kinds = [
+            e.kind for e in session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal_id))
+        ]
+    assert kinds.count("reply_sent") == 1
+
+
+@pytest.mark.parametrize("status", ["withdrawn", "left_without_consideration"])
+def test_terminal_states_accept_nothing_more(client, signers, status):
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    send(client, signers, DMS, status_change(appeal_id, MINISTER, status))
+    _, codes = send(
+        client, signers, MINISTER, doc("AppealReply", DMS, AppealId=appeal_id, Official=MINISTER), expect=409
+    )
+    assert codes == ["invalid-transition"]
