@@ -81,7 +81,7 @@ class DemoClient:
 def run_demo(client: DemoClient) -> str:
     """Drive one appeal from submission to review; returns its tracking code."""
     say = client.say
-    say("An appeal to the Minister of Housing, through the national portal:")
+    say("An appeal to the Ministry of Housing on the topic 'housing', through the national portal:")
     receipt = client.submit(
         "sys-portal", client.document("Appeal", "sys-portal"), "Appeal (sealed by sys-portal)"
     )

@@ -31,6 +31,7 @@ from gateway.domain.directory.model import (
     OfficialEntry,
     UnitEntry,
 )
+from gateway.domain.directory.scope import outside_scope
 from gateway.domain.directory.structure import PostLink, UpdatePlan, plan_update
 from gateway.domain.errors import DomainRejection
 from gateway.errors import Rejection
@@ -335,3 +336,15 @@ def load_snapshot(session: Session) -> DirectorySnapshot:
         ).tuples()
     ]
     return DirectorySnapshot.of(units, officials)
+
+
+def check_scope(session: Session, update: DirectoryUpdateData, served: frozenset[str], sender: str) -> None:
+    """Refuse an update that touches units, posts or officials outside the agencies `sender` serves."""
+    post_units = dict(session.execute(select(Post.id, Post.org_unit_id)).tuples().all())
+    refused = outside_scope(update, load_snapshot(session), post_units, served)
+    if refused:
+        shown = ", ".join(refused[:10]) + (" …" if len(refused) > 10 else "")
+        raise Rejection(
+            "signer-not-authorized",
+            f"{sender} may only change the directory of the agencies it serves; outside them: {shown}",
+        )

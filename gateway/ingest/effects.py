@@ -9,8 +9,10 @@ from datetime import datetime
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from gateway.directory.service import apply_directory_update, check_scope
 from gateway.domain.appeals.lifecycle import status_text
 from gateway.ingest.appeal_documents import read_action, read_appeal
+from gateway.ingest.directory_xml import read_directory_update
 from gateway.ingest.receipts import AppealRouting
 from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.services.appeals import AppealChange, AppealsService
@@ -20,6 +22,8 @@ from gateway.store.registry import RegisteredSystem
 # (session, signed root, sender, stored document's key, received at) -> the change, if any
 Effect = Callable[[Session, etree._Element, RegisteredSystem, int, datetime], AppealChange | None]
 
+# After these commit, this process's cached view of who may sign for whom is out of date.
+CHANGES_DIRECTORY = frozenset({"DirectoryUpdate"})
 APPEAL_ACTIONS = ("AppealForward", "AppealStatusChange", "AppealSupplement", "AppealReply", "ReplyReview")
 
 
@@ -27,18 +31,22 @@ class DocumentEffects:
     def __init__(self, appeals: AppealsService, status_updates: StatusUpdateIssuer):
         self.appeals = appeals
         self.status_updates = status_updates
-        self._effects: dict[str, Effect] = {"Appeal": self._intake}
+        self._effects: dict[str, Effect] = {"Appeal": self._intake, "DirectoryUpdate": self._directory}
         for document_type in APPEAL_ACTIONS:
             self._effects[document_type] = self._action(document_type)
-
-    def register(self, document_type: str, effect: Effect) -> None:
-        self._effects[document_type] = effect
 
     def for_type(self, document_type: str) -> Effect | None:
         return self._effects.get(document_type)
 
     def _intake(self, session, root, sender, message_pk, at) -> AppealChange:
         return self.appeals.intake(session, read_appeal(root), origin=sender, message_pk=message_pk, at=at)
+
+    @staticmethod
+    def _directory(session, root, sender, message_pk, at) -> None:
+        update = read_directory_update(root)
+        check_scope(session, update, sender.serves, sender.id)
+        apply_directory_update(session, update)
+        return None
 
     def _action(self, document_type: str) -> Effect:
         def apply(session, root, sender, message_pk, at) -> AppealChange:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import Problem, Rejection
 from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
-from gateway.ingest.effects import DocumentEffects
+from gateway.ingest.effects import CHANGES_DIRECTORY, DocumentEffects
 from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
 from gateway.services.appeals import ConcurrentAppend
 from gateway.store.database import writing
@@ -174,7 +174,9 @@ class IngestPipeline:
                     if change is not None:
                         self.effects.publish(session, change, received_at)
                     session.commit()
-                    return receipt, None
+                if row["document_type"] in CHANGES_DIRECTORY:
+                    self.registry.clear()
+                return receipt, None
             except ConcurrentAppend:
                 continue  # another document about the same appeal committed first: decide again
             except IntegrityError:

@@ -147,3 +147,22 @@ def test_up_sets_up_and_serves_and_a_posted_appeal_gets_a_verifiable_receipt(tmp
         server.terminate()
         server.wait(timeout=30)
         server.stdout.close()
+
+
+@pytest.mark.slow
+def test_demo_drives_an_appeal_through_its_whole_life_over_http(tmp_path):
+    env = {**os.environ, "ZVAROT_HOME": str(tmp_path / "var")}
+    for name in ("ZVAROT_DATABASE_URL", "ZVAROT_PKI_DIR", "ZVAROT_TRUST_DIR"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("HTTP 201  accepted") == 7
+    assert "(status closed)" in result.stdout
+    assert "Forwarded to" in result.stdout and "Reply sent" in result.stdout

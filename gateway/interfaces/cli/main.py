@@ -297,7 +297,10 @@ def demo(url: str | None) -> None:
     from gateway.interfaces.cli.server import background_server
 
     with background_server(settings) as base_url:
-        click.echo(f"(a gateway was started for the demo at {base_url}; `zvarot up` keeps one running)")
+        click.echo(
+            f"(a gateway was started for the demo at {base_url} and stops with it; to keep one running: "
+            f"`make up`, then `zvarot demo --url http://127.0.0.1:{settings.port}`)"
+        )
         run_demo(DemoClient(base_url, settings.pki_dir, say=click.echo))
 
 
