@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import Settings
 from gateway.directory.service import load_snapshot
-from gateway.domain.appeals.deadlines import DeadlinePolicy
+from gateway.domain.appeals.deadlines import DeadlinePolicy, HolidayCalendar
 from gateway.domain.directory.routing import route
 from gateway.ingest.effects import DocumentEffects
 from gateway.ingest.pipeline import IngestPipeline
@@ -36,6 +36,22 @@ class Gateway:
     appeals: AppealsService
 
 
+def deadline_policy(settings: Settings) -> DeadlinePolicy:
+    holidays = HolidayCalendar.belarus()
+    if settings.holidays_file:
+        holidays = holidays.merged(
+            HolidayCalendar.from_csv(settings.holidays_file.read_text(encoding="utf-8"))
+        )
+    return DeadlinePolicy(
+        reply_calendar_days=settings.reply_days,
+        extension_max_months=settings.extension_months,
+        forward_working_days=settings.forward_working_days,
+        quiet_period_days=settings.quiet_period_days,
+        timezone=settings.timezone,
+        holidays=holidays,
+    )
+
+
 def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
@@ -43,7 +59,7 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     # The receipt certificate chain goes into every receipt so that verifiers need only the root.
     chain = [settings.receipt_cert_path, *sorted((settings.trust_dir / "intermediates").glob("*.pem"))]
     signer = Signer.from_files(settings.receipt_key_path, chain)
-    appeals = AppealsService(DeadlinePolicy(), snapshot_loader=load_snapshot, router=route)
+    appeals = AppealsService(deadline_policy(settings), snapshot_loader=load_snapshot, router=route)
     effects = DocumentEffects(appeals, StatusUpdateIssuer(signer, settings.gateway_uid))
     pipeline = IngestPipeline(
         limits=ParseLimits(settings.max_document_bytes, settings.max_depth),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -28,9 +28,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
-    # Test and dev only: a clock override for "now" (ISO 8601); empty means the real clock.
-    fixed_now: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    # Deadlines: Belarus' law on appeals by default (gateway.domain.appeals.deadlines.DeadlinePolicy).
+    reply_days: int = 15
+    extension_months: int = 1
+    forward_working_days: int = 5
+    quiet_period_days: int = 30
+    timezone: str = "Europe/Minsk"
+    holidays_file: Path | None = None  # CSV "YYYY-MM-DD,name[,working]", merged over Belarus' public holidays
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -68,5 +72,10 @@ class Settings:
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8080")),
             workers=int(_env("WORKERS", "2")),
-            fixed_now=_env("FIXED_NOW", ""),
+            reply_days=int(_env("REPLY_DAYS", "15")),
+            extension_months=int(_env("EXTENSION_MONTHS", "1")),
+            forward_working_days=int(_env("FORWARD_WORKING_DAYS", "5")),
+            quiet_period_days=int(_env("QUIET_PERIOD_DAYS", "30")),
+            timezone=_env("TIMEZONE", "Europe/Minsk"),
+            holidays_file=Path(_env("HOLIDAYS_FILE", "")) if _env("HOLIDAYS_FILE", "") else None,
         )
