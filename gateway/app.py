@@ -17,6 +17,7 @@ from gateway.ingest.pipeline import IngestPipeline
 from gateway.ingest.receipts import ReceiptIssuer
 from gateway.ingest.status_updates import StatusUpdateIssuer
 from gateway.services.appeals import AppealsService
+from gateway.services.directory_view import DirectoryView
 from gateway.store.database import make_engine, session_factory
 from gateway.trust.chain import CertificateVerifier
 from gateway.trust.store import TrustStore
@@ -59,7 +60,7 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     # The receipt certificate chain goes into every receipt so that verifiers need only the root.
     chain = [settings.receipt_cert_path, *sorted((settings.trust_dir / "intermediates").glob("*.pem"))]
     signer = Signer.from_files(settings.receipt_key_path, chain)
-    appeals = AppealsService(deadline_policy(settings), snapshot_loader=load_snapshot, router=route)
+    appeals = AppealsService(deadline_policy(settings), DirectoryView(load_snapshot), router=route)
     effects = DocumentEffects(appeals, StatusUpdateIssuer(signer, settings.gateway_uid))
     pipeline = IngestPipeline(
         limits=ParseLimits(settings.max_document_bytes, settings.max_depth),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from lxml import etree
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from gateway.directory.service import apply_directory_update, check_scope
@@ -84,31 +85,38 @@ class DocumentEffects:
             ),
             now,
         )
-        rows = [
-            OutboxMessage(
-                recipient_system=system,
-                appeal_id=change.appeal.id,
-                event_seq=event.seq,
-                document_type="StatusUpdate",
-                document=document,
-                created_at=now,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
-            for system in change.notify_systems
-        ]
-        session.add_all(rows)
-        session.flush()
-        for notice in change.inbox:
-            session.add(
-                InboxItem(
-                    official_id=notice.official_id,
-                    appeal_id=change.appeal.id,
-                    event_seq=event.seq,
-                    kind=notice.kind,
-                    message_id=notice.message_pk,
-                    status_update_id=rows[0].id if rows else None,
-                    created_at=now,
-                )
+        # Core INSERTs: these rows are written and never read back in this transaction (ORM flushes cost more
+        # than the rest of an appeal's storage).
+        outbox_ids = session.scalars(
+            insert(OutboxMessage).returning(OutboxMessage.id),
+            [
+                {
+                    "recipient_system": system,
+                    "appeal_id": change.appeal.id,
+                    "event_seq": event.seq,
+                    "document_type": "StatusUpdate",
+                    "document": document,
+                    "created_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+                for system in change.notify_systems
+            ],
+        ).all()
+        if change.inbox:
+            session.execute(
+                insert(InboxItem),
+                [
+                    {
+                        "official_id": notice.official_id,
+                        "appeal_id": change.appeal.id,
+                        "event_seq": event.seq,
+                        "kind": notice.kind,
+                        "message_id": notice.message_pk,
+                        "status_update_id": min(outbox_ids) if outbox_ids else None,
+                        "created_at": now,
+                    }
+                    for notice in change.inbox
+                ],
             )

@@ -158,9 +158,7 @@ class IngestPipeline:
         for _attempt in range(3):
             try:
                 with writing(self.sessions) as session:
-                    existing = self.store.find_in(session, row["sender_system"], row["message_id"])
-                    if existing is not None:
-                        return None, existing
+                    # No read first: the common case is new, and the unique constraint answers a duplicate.
                     message = Message(**row, receipt=b"")
                     session.add(message)
                     session.flush()
@@ -176,6 +174,7 @@ class IngestPipeline:
                     session.commit()
                 if row["document_type"] in CHANGES_DIRECTORY:
                     self.registry.clear()
+                    self.effects.appeals.directory.invalidate()
                 return receipt, None
             except ConcurrentAppend:
                 continue  # another document about the same appeal committed first: decide again

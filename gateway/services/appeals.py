@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,9 @@ from gateway.domain.appeals.deadlines import DeadlinePolicy, DueDate, due_date
 from gateway.domain.appeals.events import Actor, ActorKind, Event, EventKind
 from gateway.domain.errors import DomainRejection
 from gateway.errors import Rejection
+from gateway.services.directory_view import DirectoryView
 from gateway.store.appeals import Appeal, AppealEvent
-from gateway.store.directory import Official, SystemAgency
-from gateway.store.registry import RegisteredSystem, find_official
+from gateway.store.registry import RegisteredSystem
 
 _TRACKING_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -84,9 +84,9 @@ class ActionData:
 
 
 class AppealsService:
-    def __init__(self, policy: DeadlinePolicy, snapshot_loader: Callable[[Session], object], router):
+    def __init__(self, policy: DeadlinePolicy, directory: DirectoryView, router):
         self.policy = policy
-        self._load_snapshot = snapshot_loader
+        self.directory = directory
         self._route = router
 
     # --- intake ------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class AppealsService:
 
         addressee = Addressee(officials=data.officials, org_unit=data.org_unit, topic=data.topic)
         try:
-            assignees = self._route(addressee, self._load_snapshot(session))
+            assignees = self._route(addressee, self.directory.snapshot(session))
         except DomainRejection as exc:
             raise Rejection(exc.code, exc.message) from None
         appeal = Appeal(
@@ -154,7 +154,7 @@ class AppealsService:
         actor = Actor(ActorKind.official, official)
         if kind == "AppealForward":
             for target in data.to:
-                if session.get(Official, target) is None:
+                if not self.directory.units_up(session, target):
                     raise Rejection("unknown-official", f"no official {target!r} to forward to")
             return lifecycle.Forward(by=official, to=tuple(data.to), reason=data.reason or ""), actor
         if kind == "AppealReply":
@@ -167,12 +167,11 @@ class AppealsService:
             reason=data.reason,
         ), actor
 
-    @staticmethod
-    def _check_served(session: Session, official_id: str, sender: RegisteredSystem) -> None:
-        official = find_official(session, official_id)
-        if official is None:
-            raise Rejection("unknown-official", f"no official {official_id!r}")
-        if not sender.serves.intersection(official.units_up):
+    def _check_served(self, session: Session, official_id: str, sender: RegisteredSystem) -> None:
+        units_up = self.directory.units_up(session, official_id)
+        if not units_up:
+            raise Rejection("unknown-official", f"no official {official_id!r} in post")
+        if not sender.serves.intersection(units_up):
             raise Rejection(
                 "signer-not-authorized", f"{sender.id} does not serve official {official_id}'s agency"
             )
@@ -218,53 +217,33 @@ class AppealsService:
         message_pk: int,
         inbox: list[InboxNotice],
     ) -> AppealChange:
-        session.add(
-            AppealEvent(
-                appeal_id=appeal.id,
-                seq=event.seq,
-                kind=str(event.kind),
-                at=event.at,
-                actor_kind=str(event.actor.kind),
-                actor_id=event.actor.id,
-                data=event.to_json()["data"],
-                message_id=message_pk,
-            )
-        )
-        appeal_id = appeal.id  # read before the flush: after a failed one the object can no longer be loaded
+        appeal_id = appeal.id  # read first: after a failed statement the object can no longer be loaded
         try:
-            session.flush()
+            session.execute(
+                insert(AppealEvent),
+                {
+                    "appeal_id": appeal_id,
+                    "seq": event.seq,
+                    "kind": str(event.kind),
+                    "at": event.at,
+                    "actor_kind": str(event.actor.kind),
+                    "actor_id": event.actor.id,
+                    "data": event.to_json()["data"],
+                    "message_id": message_pk,
+                },
+            )
         except IntegrityError:
             raise ConcurrentAppend(appeal_id) from None
         all_events = [*events, event]
         state = lifecycle.fold(all_events, now=event.at, policy=self.policy)
         due = due_date(all_events, self.policy, now=event.at) if state.status not in _FINISHED else None
-        systems = {appeal.origin_system} | self._systems_serving(session, state.assignees)
+        systems = {appeal.origin_system} | self.directory.systems_serving(session, state.assignees)
         return AppealChange(appeal, event, state, due, tuple(sorted(systems)), inbox)
-
-    @staticmethod
-    def _systems_serving(session: Session, officials: tuple[str, ...]) -> set[str]:
-        units: set[str] = set()
-        for official_id in officials:
-            found = find_official(session, official_id)
-            if found:
-                units.update(found.units_up)
-        if not units:
-            return set()
-        return set(session.scalars(select(SystemAgency.system_id).where(SystemAgency.org_unit_id.in_(units))))
 
     # --- reading -----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def official_names(session: Session) -> Callable[[str], str]:
-        cache: dict[str, str] = {}
-
-        def name(official_id: str) -> str:
-            if official_id not in cache:
-                row = session.get(Official, official_id)
-                cache[official_id] = f"{row.name}, {row.post_title}" if row else official_id
-            return cache[official_id]
-
-        return name
+    def official_names(self, session: Session) -> Callable[[str], str]:
+        return self.directory.label(session)
 
 
 _FINISHED = frozenset({"reply_sent", "closed", "withdrawn", "left_without_consideration"})
