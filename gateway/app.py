@@ -12,12 +12,16 @@ from gateway.config import Settings
 from gateway.directory.service import load_snapshot
 from gateway.domain.appeals.deadlines import DeadlinePolicy, HolidayCalendar
 from gateway.domain.directory.routing import route
+from gateway.domain.ratings.policy import RatingPolicy
+from gateway.domain.reports.schedule import ReportSchedule
 from gateway.ingest.effects import DocumentEffects
 from gateway.ingest.pipeline import IngestPipeline
 from gateway.ingest.receipts import ReceiptIssuer
 from gateway.ingest.status_updates import StatusUpdateIssuer
 from gateway.services.appeals import AppealsService
 from gateway.services.directory_view import DirectoryView
+from gateway.services.ratings import RatingsService
+from gateway.services.reports import ReportsService
 from gateway.store.database import make_engine, session_factory
 from gateway.trust.chain import CertificateVerifier
 from gateway.trust.store import TrustStore
@@ -35,6 +39,8 @@ class Gateway:
     signer: Signer
     pipeline: IngestPipeline
     appeals: AppealsService
+    reports: ReportsService
+    ratings: RatingsService
 
 
 def deadline_policy(settings: Settings) -> DeadlinePolicy:
@@ -53,6 +59,22 @@ def deadline_policy(settings: Settings) -> DeadlinePolicy:
     )
 
 
+def report_schedule(settings: Settings, deadlines: DeadlinePolicy | None = None) -> ReportSchedule:
+    return ReportSchedule(
+        weekly_grace_working_days=settings.report_weekly_grace_working_days,
+        monthly_day=settings.report_monthly_day,
+        yearly_day=settings.report_yearly_day,
+        calendar=deadlines or deadline_policy(settings),
+    )
+
+
+def ratings_service(settings: Settings, deadlines: DeadlinePolicy | None = None) -> RatingsService:
+    deadlines = deadlines or deadline_policy(settings)
+    return RatingsService(
+        RatingPolicy.from_overrides(settings.rating_policy), deadlines, report_schedule(settings, deadlines)
+    )
+
+
 def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
@@ -60,8 +82,10 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     # The receipt certificate chain goes into every receipt so that verifiers need only the root.
     chain = [settings.receipt_cert_path, *sorted((settings.trust_dir / "intermediates").glob("*.pem"))]
     signer = Signer.from_files(settings.receipt_key_path, chain)
-    appeals = AppealsService(deadline_policy(settings), DirectoryView(load_snapshot), router=route)
-    effects = DocumentEffects(appeals, StatusUpdateIssuer(signer, settings.gateway_uid))
+    deadlines = deadline_policy(settings)
+    appeals = AppealsService(deadlines, DirectoryView(load_snapshot), router=route)
+    reports = ReportsService(report_schedule(settings, deadlines))
+    effects = DocumentEffects(appeals, StatusUpdateIssuer(signer, settings.gateway_uid), reports)
     pipeline = IngestPipeline(
         limits=ParseLimits(settings.max_document_bytes, settings.max_depth),
         schemas=SchemaRegistry(),
@@ -71,12 +95,15 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
         sessions=sessions,
         effects=effects,
     )
-    return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals)
+    ratings = ratings_service(settings, deadlines)
+    return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings)
 
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:
     from gateway.interfaces.http import api
     from gateway.interfaces.http import appeals as appeals_http
+    from gateway.interfaces.http import catalog as catalog_http
+    from gateway.interfaces.soap import endpoint as soap_endpoint
 
     settings = settings or (gateway.settings if gateway else Settings.from_env())
     gateway = gateway or build_gateway(settings)
@@ -86,4 +113,6 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.extensions["zvarot"] = gateway
     app.register_blueprint(api.blueprint)
     app.register_blueprint(appeals_http.blueprint)
+    app.register_blueprint(catalog_http.blueprint)
+    app.register_blueprint(soap_endpoint.blueprint)
     return app

@@ -7,6 +7,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 MiB = 1024 * 1024
+DEFAULT_DELIVERERS = (
+    "http=adapters.http_push:HttpPushDeliverer,"
+    "soap=adapters.soap_push:SoapPushDeliverer,"
+    "none=adapters.null:NullDeliverer"
+)
 
 
 def _env(name: str, default: str) -> str:
@@ -35,6 +40,23 @@ class Settings:
     quiet_period_days: int = 30
     timezone: str = "Europe/Minsk"
     holidays_file: Path | None = None  # CSV "YYYY-MM-DD,name[,working]", merged over Belarus' public holidays
+    # Work reports are due (gateway.domain.reports.schedule, docs/reports.md): weekly by the end of this many
+    # working days after the week, monthly by this day of the next month, yearly by this day of January.
+    report_weekly_grace_working_days: int = 1
+    report_monthly_day: int = 5
+    report_yearly_day: int = 31
+    # The rating method: "name=value,…" overrides of gateway.domain.ratings.policy.RatingPolicy's defaults.
+    rating_policy: str = ""
+    # Push delivery of the outbox (gateway.delivery, docs/delivery.md). Deliverers are named, never imported
+    # by the gateway's code: "<kind>=<module>:<Class>,…" for the kinds a system's `delivery` can take.
+    deliverers: str = DEFAULT_DELIVERERS
+    delivery_max_attempts: int = 8  # then the row is a dead letter, until the operator requeues it
+    delivery_backoff_base: float = 30.0  # seconds before the 2nd attempt; doubles per attempt, ±50 % jitter
+    delivery_backoff_cap: float = 6 * 3600.0  # the longest wait between two attempts
+    delivery_timeout: float = 30.0  # one attempt (connect and each read)
+    delivery_lease: float = 300.0  # a claimed row is the worker's for this long (then due again: a crash)
+    worker_poll: float = 2.0  # seconds between polls when nothing is due
+    worker_batch: int = 20  # rows claimed at once
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -78,4 +100,16 @@ class Settings:
             quiet_period_days=int(_env("QUIET_PERIOD_DAYS", "30")),
             timezone=_env("TIMEZONE", "Europe/Minsk"),
             holidays_file=Path(_env("HOLIDAYS_FILE", "")) if _env("HOLIDAYS_FILE", "") else None,
+            report_weekly_grace_working_days=int(_env("REPORT_WEEKLY_GRACE_WORKING_DAYS", "1")),
+            report_monthly_day=int(_env("REPORT_MONTHLY_DAY", "5")),
+            report_yearly_day=int(_env("REPORT_YEARLY_DAY", "31")),
+            rating_policy=_env("RATING_POLICY", ""),
+            deliverers=_env("DELIVERERS", DEFAULT_DELIVERERS),
+            delivery_max_attempts=int(_env("DELIVERY_MAX_ATTEMPTS", "8")),
+            delivery_backoff_base=float(_env("DELIVERY_BACKOFF_BASE", "30")),
+            delivery_backoff_cap=float(_env("DELIVERY_BACKOFF_CAP", str(6 * 3600))),
+            delivery_timeout=float(_env("DELIVERY_TIMEOUT", "30")),
+            delivery_lease=float(_env("DELIVERY_LEASE", "300")),
+            worker_poll=float(_env("WORKER_POLL", "2")),
+            worker_batch=int(_env("WORKER_BATCH", "20")),
         )

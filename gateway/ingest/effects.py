@@ -1,5 +1,6 @@
-"""What an accepted document does beyond being kept: the document types that change appeals (and, later,
-reports), applied inside the transaction that stores the document, then published as signed StatusUpdates."""
+"""What an accepted document does beyond being kept, applied inside the transaction that stores the document:
+the document types that change appeals (then published as signed StatusUpdates), the directory, and work
+reports with their reviews."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from gateway.domain.appeals.lifecycle import status_text
 from gateway.ingest.appeal_documents import read_action, read_appeal
 from gateway.ingest.directory_xml import read_directory_update
 from gateway.ingest.receipts import AppealRouting
+from gateway.ingest.report_documents import read_report_review, read_work_report
 from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.services.appeals import AppealChange, AppealsService
+from gateway.services.reports import ReportsService
 from gateway.store.appeals import InboxItem, OutboxMessage
 from gateway.store.registry import RegisteredSystem
 
@@ -29,12 +32,21 @@ APPEAL_ACTIONS = ("AppealForward", "AppealStatusChange", "AppealSupplement", "Ap
 
 
 class DocumentEffects:
-    def __init__(self, appeals: AppealsService, status_updates: StatusUpdateIssuer):
+    def __init__(
+        self,
+        appeals: AppealsService,
+        status_updates: StatusUpdateIssuer,
+        reports: ReportsService | None = None,
+    ):
         self.appeals = appeals
         self.status_updates = status_updates
+        self.reports = reports
         self._effects: dict[str, Effect] = {"Appeal": self._intake, "DirectoryUpdate": self._directory}
         for document_type in APPEAL_ACTIONS:
             self._effects[document_type] = self._action(document_type)
+        if reports is not None:
+            self._effects["WorkReport"] = self._work_report
+            self._effects["ReportReview"] = self._report_review
 
     def for_type(self, document_type: str) -> Effect | None:
         return self._effects.get(document_type)
@@ -47,6 +59,18 @@ class DocumentEffects:
         update = read_directory_update(root)
         check_scope(session, update, sender.serves, sender.id)
         apply_directory_update(session, update)
+        return None
+
+    def _work_report(self, session, root, sender, message_pk, at) -> None:
+        # Authorization has checked that the official it names signed it personally and that `sender`
+        # serves their agency. The receipt needs nothing more: the report's id is in the public API.
+        self.reports.record_report(session, read_work_report(root), message_pk=message_pk, at=at)
+        return None
+
+    def _report_review(self, session, root, sender, message_pk, at) -> None:
+        self.reports.record_review(
+            session, read_report_review(root), sender=sender, message_pk=message_pk, at=at
+        )
         return None
 
     def _action(self, document_type: str) -> Effect:

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.store.directory import System
+from gateway.store.directory import Official, System
 from gateway.store.registry import RegisteredSystem, find_official, find_system
 
 TOKEN_PREFIX = "zvt_"  # noqa: S105 - a recognisable prefix, not a secret
@@ -39,3 +39,25 @@ def system_for_token(session: Session, token: str | None) -> RegisteredSystem | 
 def serves_official(session: Session, system: RegisteredSystem, official_id: str) -> bool:
     official = find_official(session, official_id)
     return official is not None and bool(system.serves.intersection(official.units_up))
+
+
+class InboxRefused(Exception):
+    """Why a caller may not read or acknowledge an official's inbox: `reason` is unauthorized | not-found |
+    forbidden (the HTTP and SOAP interfaces each say it in their own way)."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def check_inbox_access(session: Session, token: str | None, official_id: str) -> RegisteredSystem:
+    """The system behind `token`, if it serves the agency of `official_id`; else InboxRefused."""
+    system = system_for_token(session, token)
+    if system is None:
+        raise InboxRefused("unauthorized", "a valid bearer token of a registered system is required")
+    if session.get(Official, official_id) is None:
+        raise InboxRefused("not-found", f"no official {official_id}")
+    if not serves_official(session, system, official_id):
+        raise InboxRefused("forbidden", f"{system.id} does not serve the agency of {official_id}")
+    return system

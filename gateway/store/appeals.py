@@ -44,10 +44,16 @@ class OutboxMessage(Base):
     """A signed document for another system, written in the same transaction as the event it reports.
 
     Delivery state lives on the row (attempts, last error, next attempt) so that "what is stuck" is a query.
+    Push delivery (gateway.delivery.worker) leases a row while it delivers it: `claimed_by` names the worker,
+    `claimed_until` ends the lease (after a crash, the row is due again once it passes). Pull (`acked_at`)
+    and push (`status`, `delivered_at`) are recorded separately.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_recipient_id", "recipient_system", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_recipient_id", "recipient_system", "id"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recipient_system: Mapped[str] = mapped_column(String(64))
     appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"), index=True)
@@ -60,6 +66,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InboxItem(Base):

@@ -87,6 +87,9 @@ class System(Base):
     kind: Mapped[str] = mapped_column(String(16))  # portal | dms
     document_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     endpoint_url: Mapped[str | None] = mapped_column(String(1000))
+    # How the outbox reaches it: http (POST the signed XML), soap (the DMS's ReceiveStatusUpdate operation),
+    # none (no push: it pulls GET /api/v1/outbox). gateway.delivery names a deliverer per kind.
+    delivery: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     token_hash: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -33,8 +33,9 @@ def _sender(root: etree._Element) -> str:
     return root.find("zv:Header/zv:SenderSystem", ns.NSMAP).text
 
 
-# Documents about an existing appeal need one in the right state: tests/functional/test_appeals.py has them.
-STANDALONE = sorted({"Appeal", "WorkReport", "ReportReview", "DirectoryUpdate"})
+# Documents about an existing appeal need one in the right state: tests/functional/test_appeals.py has them;
+# a ReportReview needs a report: tests/functional/test_reports.py.
+STANDALONE = sorted({"Appeal", "WorkReport", "DirectoryUpdate"})
 
 
 @pytest.mark.parametrize("document_type", STANDALONE)

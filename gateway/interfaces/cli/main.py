@@ -14,6 +14,8 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway.config import Settings
 
+DELIVERY_KINDS = ("http", "soap", "none")
+
 
 def _settings() -> Settings:
     return Settings.from_env()
@@ -229,7 +231,8 @@ def systems_list() -> None:
             )
             click.echo(
                 f"{system.id}\t{system.kind}\t{system.name}\tserves: {', '.join(serves) or '-'}\t"
-                f"sends: {', '.join(system.document_types)}"
+                f"sends: {', '.join(system.document_types)}\t"
+                f"delivery: {system.delivery} {system.endpoint_url or '(no endpoint)'}"
             )
 
 
@@ -239,12 +242,31 @@ def systems_list() -> None:
 @click.option("--kind", type=click.Choice(["portal", "dms"]), required=True)
 @click.option("--serves", multiple=True, help="org unit id served (repeatable)")
 @click.option("--type", "document_types", multiple=True, required=True, help="document type it may send")
+@click.option(
+    "--endpoint",
+    default=None,
+    help="where status updates are pushed (http: the POST URL; soap: the service URL, its WSDL at ?wsdl)",
+)
+@click.option(
+    "--delivery",
+    type=click.Choice(DELIVERY_KINDS),
+    default="none",
+    show_default=True,
+    help="push over http or soap, or none (the system pulls GET /api/v1/outbox)",
+)
 def systems_add(
-    system_id: str, name: str, kind: str, serves: tuple[str, ...], document_types: tuple[str, ...]
+    system_id: str,
+    name: str,
+    kind: str,
+    serves: tuple[str, ...],
+    document_types: tuple[str, ...],
+    endpoint: str | None,
+    delivery: str,
 ) -> None:
     from gateway.store.database import writing
     from gateway.store.directory import System, SystemAgency
 
+    endpoint = _endpoint(endpoint, delivery)
     with _database() as sessions, writing(sessions) as session:
         session.add(
             System(
@@ -252,6 +274,8 @@ def systems_add(
                 name=name,
                 kind=kind,
                 document_types=list(document_types),
+                endpoint_url=endpoint,
+                delivery=delivery,
                 created_at=datetime.now(UTC),
             )
         )
@@ -262,6 +286,46 @@ def systems_add(
     click.echo(
         f"registered {system_id}; issue its seal with: zvarot pki issue --uid {system_id} --kind system"
     )
+
+
+@systems.command("set-endpoint")
+@click.option("--id", "system_id", required=True)
+@click.option("--endpoint", default=None, help="the push URL; an empty string removes it")
+@click.option("--delivery", type=click.Choice(DELIVERY_KINDS), default=None, help="http, soap or none")
+def systems_set_endpoint(system_id: str, endpoint: str | None, delivery: str | None) -> None:
+    """Set how a system receives status updates: its endpoint URL and the delivery kind."""
+    from gateway.store.database import writing
+    from gateway.store.directory import System
+
+    if endpoint is None and delivery is None:
+        raise click.UsageError("give --endpoint, --delivery or both")
+    with _database() as sessions, writing(sessions) as session:
+        system = session.get(System, system_id)
+        if system is None:
+            raise click.ClickException(f"no system {system_id!r} is registered")
+        if endpoint is not None:
+            system.endpoint_url = endpoint.strip() or None
+        if delivery is not None:
+            system.delivery = delivery
+        system.endpoint_url = _endpoint(system.endpoint_url, system.delivery)
+        session.commit()
+        click.echo(f"{system_id}: delivery {system.delivery}, endpoint {system.endpoint_url or '(none)'}")
+
+
+def _endpoint(url: str | None, delivery: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip() or None
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--endpoint")
+    elif delivery != "none":
+        click.echo(
+            f"warning: delivery {delivery} without an endpoint: every push will fail until it is set",
+            err=True,
+        )
+    return url
 
 
 @systems.command("token")
@@ -278,6 +342,102 @@ def systems_token(system_id: str) -> None:
             raise click.ClickException(str(exc)) from None
         session.commit()
     click.echo(token)
+
+
+# --- delivery -----------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="deliver the rows due now (each at most once), then exit")
+@click.option("--batch", type=int, default=None, help="rows claimed at once (default: ZVAROT_WORKER_BATCH)")
+def worker(once: bool, batch: int | None) -> None:
+    """Push the outbox to systems (http, soap) with retries and back-off; stop with SIGTERM or Ctrl-C (the
+    row being delivered is finished first). Several workers, on several hosts, may run at once."""
+    import signal
+    import threading
+
+    from gateway.app import ratings_service
+    from gateway.delivery.registry import DeliveryConfigError
+    from gateway.delivery.worker import build_worker
+
+    settings = _settings()
+    stop = threading.Event()
+    with _database() as sessions:
+        try:
+            # A long-running worker also computes each ISO week's ratings when the next week begins.
+            weekly = None if once else ratings_service(settings).weekly_hook(sessions, click.echo)
+            delivery = build_worker(settings, sessions, log=click.echo, on_new_iso_week=weekly)
+        except DeliveryConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+        def _stop(signum, _frame) -> None:
+            if not stop.is_set():
+                click.echo(f"{signal.Signals(signum).name}: stopping after the current row", err=True)
+            stop.set()
+
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        click.echo(
+            f"worker {delivery.worker_id} on {_redacted(settings.sqlalchemy_url)}"
+            f"{' (once)' if once else ''}: max {settings.delivery_max_attempts} attempts, "
+            f"lease {settings.delivery_lease:g}s"
+        )
+        try:
+            summary = delivery.run(
+                batch=batch or settings.worker_batch,
+                once=once,
+                poll_seconds=settings.worker_poll,
+                stop=stop,
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            delivery.close()
+    click.echo(f"worker stopped: {summary.describe()}")
+
+
+@cli.group()
+def outbox() -> None:
+    """Signed status updates queued for systems: push delivery state and dead letters."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--system", "system_id", default=None, help="recipient system id")
+@click.option("--limit", type=int, default=100, show_default=True)
+def outbox_list(status: str | None, system_id: str | None, limit: int) -> None:
+    """Outbox rows, oldest first: id, recipient, appeal, seq, status, attempts, next attempt, last error."""
+    from gateway.delivery.outbox import list_outbox
+
+    with _database() as sessions, sessions() as session:
+        entries, total = list_outbox(session, status=status, system=system_id, limit=limit)
+    click.echo("id\trecipient\tappeal\tseq\tstatus\tattempts\tnext_attempt\tlast_error")
+    for e in entries:
+        when = e.next_attempt_at.isoformat(timespec="seconds") if e.next_attempt_at else "-"
+        error = " ".join((e.last_error or "-").split())
+        click.echo(
+            f"{e.id}\t{e.recipient}\t{e.appeal_id}\t{e.event_seq}\t{e.status}\t{e.attempts}\t{when}\t"
+            f"{error[:200]}"
+        )
+    if total > len(entries):
+        click.echo(f"({len(entries)} of {total} shown; use --limit)")
+
+
+@outbox.command("requeue")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="every dead letter")
+def outbox_requeue(ids: tuple[int, ...], all_dead: bool) -> None:
+    """Make outbox rows due again now with a fresh attempt count (status pending, attempts 0)."""
+    from gateway.delivery.outbox import requeue
+    from gateway.store.database import writing
+
+    if not ids and not all_dead:
+        raise click.UsageError("give outbox ids or --all-dead")
+    with _database() as sessions, writing(sessions) as session:
+        count, missing = requeue(session, datetime.now(UTC), ids=ids, all_dead=all_dead)
+        session.commit()
+    click.echo(f"requeued {count} row(s)")
+    if missing:
+        raise click.ClickException(f"no outbox rows with id {', '.join(map(str, missing))}")
 
 
 # --- demo ---------------------------------------------------------------------------------------------------
@@ -363,6 +523,96 @@ def directory_show(with_officials: bool) -> None:
     engine.dispose()
     for line in render_tree(snapshot, with_officials):
         click.echo(line)
+
+
+# --- ratings ------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def ratings() -> None:
+    """Officials' weekly ratings (docs/reports.md: the method)."""
+
+
+def _week(week: str | None, service) -> str:
+    from gateway.domain.ratings.weeks import IsoWeek
+
+    if week is None:
+        return str(service.last_complete_week(datetime.now(UTC)))
+    try:
+        return str(IsoWeek.parse(week))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+
+
+@ratings.command("compute")
+@click.option("--week", default=None, help="YYYY-Www; default: the last complete week")
+def ratings_compute(week: str | None) -> None:
+    """Compute a week's ratings from the stored events and store them (replacing that week's snapshot)."""
+    from gateway.app import ratings_service
+    from gateway.domain.ratings.weeks import IsoWeek
+
+    service = ratings_service(_settings())
+    chosen = IsoWeek.parse(_week(week, service))
+    with _database() as sessions:
+        try:
+            result = service.compute_and_store(sessions, chosen)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"ratings {chosen} (as of {result.as_of.isoformat()}): {len(result.ratings)} officials, "
+        f"{len(result.ranked)} ranked, {len(result.ratings) - len(result.ranked)} with insufficient data"
+    )
+
+
+@ratings.command("show")
+@click.option("--week", default=None, help="YYYY-Www; default: the latest computed week")
+@click.option("--top", type=int, default=3, show_default=True, help="how many best and worst to list")
+def ratings_show(week: str | None, top: int) -> None:
+    """The best and the worst of a computed week, overall and per org unit (a unit counts its sub-units)."""
+    from gateway.app import ratings_service
+    from gateway.directory.service import load_snapshot
+    from gateway.services.catalog import subtree
+
+    service = ratings_service(_settings())
+    chosen = _week(week, service) if week else None
+    with _database() as sessions, sessions() as session:
+        run = service.run(session, chosen)
+        if run is None:
+            raise click.ClickException(
+                f"no ratings computed for {chosen}" if chosen else "no ratings computed yet"
+            )
+        rows = service.snapshots(session, run.week)
+        directory = load_snapshot(session)
+
+    def line(row) -> str:
+        official = directory.officials.get(row.official_id)
+        name = f"{official.name}, {official.post_title}" if official else row.official_id
+        parts = ", ".join(
+            f"{k} {c['value']:.3f} (n={c['sample']})" for k, c in sorted(row.components.items())
+        )
+        return f"  #{row.rank:<3} {row.composite * 100:5.1f}  {name} [{row.official_id}]  {parts}"
+
+    def block(title: str, ranked: list) -> None:
+        if not ranked:
+            return
+        click.echo(title)
+        click.echo(" best:")
+        for row in ranked[:top]:
+            click.echo(line(row))
+        click.echo(" worst:")
+        for row in list(reversed(ranked))[:top]:
+            click.echo(line(row))
+
+    ranked = [r for r in rows if r.rank is not None]
+    click.echo(
+        f"week {run.week} (as of {run.as_of.isoformat()}, computed {run.computed_at.isoformat()}): "
+        f"{len(rows)} officials, {len(ranked)} ranked, {len(rows) - len(ranked)} with insufficient data"
+    )
+    block("overall", ranked)
+    units = sorted(directory.units.values(), key=lambda u: u.name.casefold())
+    for unit in units:
+        within = subtree(directory, unit.id)
+        block(f"{unit.name} [{unit.id}]", [r for r in ranked if r.org_unit_id in within])
 
 
 # --- benchmark ----------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from gateway.errors import Problem
 from gateway.interfaces.http.api import problem_response
 from gateway.services import access, inbox, tracking
 from gateway.store.database import writing
-from gateway.store.directory import Official
 
 blueprint = Blueprint("appeals", __name__)
 
@@ -96,14 +95,11 @@ def appeal_status_xml(tracking_code: str) -> Response:
 
 
 def _inbox_access(session, official_id: str):
-    system = access.system_for_token(session, _bearer())
-    if system is None:
-        return None, _unauthorized("a valid bearer token of a registered system is required")
-    if session.get(Official, official_id) is None:
-        return None, _not_found(f"no official {official_id}")
-    if not access.serves_official(session, system, official_id):
-        return None, _forbidden(f"{system.id} does not serve the agency of {official_id}")
-    return system, None
+    try:
+        return access.check_inbox_access(session, _bearer(), official_id), None
+    except access.InboxRefused as refused:
+        answer = {"unauthorized": _unauthorized, "not-found": _not_found, "forbidden": _forbidden}
+        return None, answer[refused.reason](refused.detail)
 
 
 @blueprint.get("/api/v1/inbox/<official_id>")

@@ -1,0 +1,1 @@
+"""Work reports: the periods they cover and when each is due (schedule)."""
