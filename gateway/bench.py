@@ -261,23 +261,19 @@ def _wait_healthy(port: int, server: subprocess.Popen) -> None:
 def main(
     seconds: float = 5.0, workers: int = 2, database_url: str = "", rate: float = 500.0, clients: int = 8
 ) -> dict:
+    from gateway.store.database import scratch_database
+
+    home = Path(tempfile.mkdtemp(prefix="zvarot-bench-"))
+    with scratch_database(database_url, home / "zvarot.db", prefix="zb") as url:
+        return _run(home, url, seconds=seconds, workers=workers, rate=rate, clients=clients)
+
+
+def _run(home: Path, url: str, *, seconds: float, workers: int, rate: float, clients: int) -> dict:
     from gateway.demo.seed import demo_identities, seed_demo_world
     from gateway.pki import init_pki
     from gateway.store.database import make_engine, migrate, session_factory
 
-    home = Path(tempfile.mkdtemp(prefix="zvarot-bench-"))
-    schema = ""
-    if database_url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        schema = f"zb_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        database_url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
-    settings = Settings(
-        home=home, database_url=database_url, pki_dir=home / "pki", trust_dir=home / "pki" / "trust"
-    )
+    settings = Settings(home=home, database_url=url, pki_dir=home / "pki", trust_dir=home / "pki" / "trust")
     systems, officials = demo_identities()
     init_pki(settings.pki_dir, systems=systems, officials=officials)
     engine = make_engine(settings.sqlalchemy_url)
@@ -288,8 +284,9 @@ def main(
     needed = 1000 + 2 * int(seconds * 2500) + int(seconds * rate) + clients + 100
     print(f"preparing {needed} signed appeals …", flush=True)
     docs = make_appeals(settings.pki_dir, needed)
+    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite (WAL)"
     print(
-        f"appeal size: {len(docs[0])} bytes; database: {'PostgreSQL' if schema else 'SQLite (WAL)'}; "
+        f"appeal size: {len(docs[0])} bytes; database: {database}; "
         f"{os.cpu_count()} cores; {workers} gunicorn workers; {clients} client connections"
     )
     results: dict = {"size": len(docs[0])}
@@ -342,12 +339,6 @@ def main(
         f"storage cost)"
     )
     print(f"ratio end-to-end / HTTP floor:       {results['ratio_floor']:.2f}  (what durable storage costs)")
-    if schema:
-        from sqlalchemy import text
-
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     return results
 
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from gateway.app import Gateway, build_gateway, create_app
 from gateway.config import Settings
 from gateway.demo.seed import demo_identities, seed_demo_world
 from gateway.pki import init_pki
-from gateway.store.database import make_engine, migrate, session_factory
+from gateway.store.database import make_engine, migrate, scratch_database, session_factory
 from gateway.store.models import Base
 from gateway.xml.signatures import Signer
 
@@ -69,20 +67,20 @@ def signers(manifest) -> dict[str, Signer]:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
-    url = os.environ.get("ZVAROT_DATABASE_URL", "")
-    if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'zvarot.db'}"
-        return
-    # A private schema per test run, so parallel runs on one PostgreSQL never see each other's rows.
-    schema = f"zt_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    """SQLite by default; a private schema on PostgreSQL when ZVAROT_DATABASE_URL names one."""
+    with scratch_database(
+        os.environ.get("ZVAROT_DATABASE_URL", ""), tmp_path_factory.mktemp("db") / "zvarot.db", prefix="zt"
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_engine(database_url, tmp_path):
+    """A database of its own with no tables, for migration tests."""
+    with scratch_database(database_url, tmp_path / "empty.db", prefix="zm") as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

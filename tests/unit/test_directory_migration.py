@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from sqlalchemy import text
 
 from gateway.demo.seed import seed_demo_world
 from gateway.directory.service import load_snapshot
-from gateway.store.database import downgrade, make_engine, migrate, session_factory
+from gateway.store.database import downgrade, migrate, session_factory
 from gateway.store.directory import Official
 
 
-@pytest.fixture
-def engine(database_url, tmp_path):
-    if database_url.startswith("sqlite"):
-        engine = make_engine(f"sqlite:///{tmp_path / 'directory-migration.db'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"zd_{uuid.uuid4().hex[:10]}"
-    base_url = database_url.split("?")[0]
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{base_url}?options=-csearch_path%3D{schema}")
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def test_an_old_directory_is_upgraded_seeded_and_downgraded_with_its_rows(engine):
+def test_an_old_directory_is_upgraded_seeded_and_downgraded_with_its_rows(empty_engine):
+    engine = empty_engine
     migrate(engine, "0002")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO org_units (id, name) VALUES ('ou-minsk-region', 'Minsk region')"))
