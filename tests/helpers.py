@@ -69,3 +69,38 @@ def about(root: etree._Element, appeal_id: str) -> etree._Element:
     """Point a document at an existing appeal."""
     root.find("zv:Body/zv:AppealId", ns.NSMAP).text = appeal_id
     return root
+
+
+def system_token(settings, system_id: str) -> str:
+    """A fresh bearer token for `system_id`, issued by the real CLI against the test database."""
+    from click.testing import CliRunner
+
+    from gateway.interfaces.cli.main import cli
+
+    env = {
+        "ZVAROT_HOME": str(settings.home),
+        "ZVAROT_DATABASE_URL": settings.sqlalchemy_url,
+        "ZVAROT_PKI_DIR": str(settings.pki_dir),
+    }
+    result = CliRunner().invoke(cli, ["systems", "token", "--id", system_id], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def submit_at_once(pipeline, documents: list[bytes]) -> list:
+    """Submit `documents` from as many threads released together; returns their outcomes."""
+    import threading
+
+    outcomes: list = []
+    barrier = threading.Barrier(len(documents))
+
+    def submit(data: bytes) -> None:
+        barrier.wait()
+        outcomes.append(pipeline.submit(data))
+
+    threads = [threading.Thread(target=submit, args=(data,)) for data in documents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from click.testing import CliRunner
 from lxml import etree
 from sqlalchemy import select
 
-from gateway.interfaces.cli.main import cli
 from gateway.store.appeals import AppealEvent, InboxItem, OutboxMessage
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
-from tests.helpers import error_codes, example, new_appeal, post, receipt_of, signed
+from tests.helpers import (
+    error_codes,
+    example,
+    new_appeal,
+    post,
+    receipt_of,
+    signed,
+    submit_at_once,
+    system_token,
+)
 
 PORTAL, DMS, OTHER_DMS = "sys-portal", "sys-dms-housing", "sys-dms-minsk-region"
 MINISTER, DEPT_HEAD = "off-housing-minister", "off-housing-dept-head"
@@ -206,21 +211,10 @@ def test_a_dms_cannot_act_for_officials_of_agencies_it_does_not_serve(client, si
     assert codes == ["signer-not-authorized"]
 
 
-def _token(settings, system_id: str) -> str:
-    env = {
-        "ZVAROT_HOME": str(settings.home),
-        "ZVAROT_DATABASE_URL": settings.sqlalchemy_url,
-        "ZVAROT_PKI_DIR": str(settings.pki_dir),
-    }
-    result = CliRunner().invoke(cli, ["systems", "token", "--id", system_id], env=env)
-    assert result.exit_code == 0, result.output
-    return result.output.strip()
-
-
 def test_inbox_pull_ack_and_agency_isolation(client, signers, settings, gateway):
     appeal_id, _ = appeal_to(client, signers, MINISTER)
-    housing = {"Authorization": f"Bearer {_token(settings, DMS)}"}
-    region = {"Authorization": f"Bearer {_token(settings, OTHER_DMS)}"}
+    housing = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    region = {"Authorization": f"Bearer {system_token(settings, OTHER_DMS)}"}
 
     first = client.get(f"/api/v1/inbox/{MINISTER}", headers=housing)
     assert first.status_code == 200
@@ -253,7 +247,7 @@ def test_inbox_pull_ack_and_agency_isolation(client, signers, settings, gateway)
 
 def test_origin_system_pulls_its_status_updates(client, signers, settings):
     appeal_to(client, signers, MINISTER)
-    portal = {"Authorization": f"Bearer {_token(settings, PORTAL)}"}
+    portal = {"Authorization": f"Bearer {system_token(settings, PORTAL)}"}
     pulled = client.get("/api/v1/outbox", headers=portal).json
     assert [i["document_type"] for i in pulled["items"]] == ["StatusUpdate"]
     assert (
@@ -271,18 +265,7 @@ def test_two_replies_at_once_yield_one_reply_and_one_invalid_transition(gateway,
         signed(signers, MINISTER, doc("AppealReply", DMS, AppealId=appeal_id, Official=MINISTER))
         for _ in range(2)
     ]
-    outcomes: list = []
-    barrier = threading.Barrier(2)
-
-    def submit(data: bytes) -> None:
-        barrier.wait()
-        outcomes.append(gateway.pipeline.submit(data))
-
-    threads = [threading.Thread(target=submit, args=(data,)) for data in replies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = submit_at_once(gateway.pipeline, replies)
     assert sorted(o.outcome for o in outcomes) == ["accepted", "rejected"]
     rejected = next(o for o in outcomes if o.outcome == "rejected")
     assert rejected.problem.code == "invalid-transition"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, timedelta
 
 from lxml import etree
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from gateway.services.reports import ReportsService
 from gateway.store.reports import ReportReview, WorkReport
 from gateway.xml import ns
-from tests.helpers import error_codes, example, post, receipt_field, receipt_of, signed
+from tests.helpers import error_codes, example, post, receipt_field, receipt_of, signed, submit_at_once
 
 DEPT_HEAD, MINISTER = "off-housing-dept-head", "off-housing-minister"
 
@@ -208,18 +207,7 @@ def test_two_reports_racing_for_one_period(client, signers, gateway, monkeypatch
 
 def test_two_reports_sent_at_once(signers, gateway):
     documents = [signed(signers, DEPT_HEAD, work_report()) for _ in range(2)]
-    outcomes: list = []
-    barrier = threading.Barrier(2)
-
-    def send(data: bytes) -> None:
-        barrier.wait()
-        outcomes.append(gateway.pipeline.submit(data))
-
-    threads = [threading.Thread(target=send, args=(data,)) for data in documents]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = submit_at_once(gateway.pipeline, documents)
     assert sorted(o.outcome for o in outcomes) == ["accepted", "rejected"]
     assert next(o for o in outcomes if o.outcome == "rejected").problem.code == "invalid-transition"
     with gateway.sessions() as session:

@@ -15,19 +15,17 @@ import pytest
 import requests
 import zeep
 import zeep.exceptions
-from click.testing import CliRunner
 from lxml import etree
 from zeep.transports import Transport
 
 from gateway.app import build_gateway, create_app
-from gateway.interfaces.cli.main import cli
 from gateway.interfaces.soap.endpoint import _OPERATIONS_BY_NAME
 from gateway.interfaces.soap.envelope import SOAP12_ENV, SOAP_ENV, ZS
 from gateway.interfaces.soap.wsdl import OPERATIONS
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
-from tests.helpers import ROOT, error_codes, example, signed
+from tests.helpers import ROOT, error_codes, example, signed, system_token
 
 PORTAL, DMS, OTHER_DMS = "sys-portal", "sys-dms-housing", "sys-dms-minsk-region"
 MINISTER = "off-housing-minister"
@@ -92,17 +90,6 @@ def soap_client(base: str, token: str | None = None) -> zeep.Client:
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     return zeep.Client(f"{base}/soap?wsdl", transport=Transport(session=session))
-
-
-def token(settings, system_id: str) -> str:
-    env = {
-        "ZVAROT_HOME": str(settings.home),
-        "ZVAROT_DATABASE_URL": settings.sqlalchemy_url,
-        "ZVAROT_PKI_DIR": str(settings.pki_dir),
-    }
-    result = CliRunner().invoke(cli, ["systems", "token", "--id", system_id], env=env)
-    assert result.exit_code == 0, result.output
-    return result.output.strip()
 
 
 def appeal_to(signers, official: str) -> bytes:
@@ -206,7 +193,7 @@ def test_a_rejected_submission_is_a_client_fault_carrying_the_code_and_the_signe
 @pytest.mark.slow
 def test_the_whole_flow_over_soap_submit_inbox_acknowledge_status(base, signers, gateway, settings):
     portal = soap_client(base)
-    dms = soap_client(base, token(settings, DMS))
+    dms = soap_client(base, system_token(settings, DMS))
     document = appeal_to(signers, MINISTER)
     submitted = portal.service.Submit(document=document)
     receipt = verified_by_gateway(gateway, submitted.receipt)
@@ -243,13 +230,18 @@ def test_the_whole_flow_over_soap_submit_inbox_acknowledge_status(base, signers,
 
 
 @pytest.mark.slow
-def test_inbox_operations_refuse_other_agencies_bad_tokens_and_unknown_officials(base, signers, settings):
+def test_inbox_refuses_other_agencies_bad_tokens_and_unknown_officials(base, signers, settings):
     soap_client(base).service.Submit(document=appeal_to(signers, MINISTER))
     cases = [
-        (soap_client(base, token(settings, OTHER_DMS)), MINISTER, "soap:Client.Forbidden", "forbidden"),
+        (
+            soap_client(base, system_token(settings, OTHER_DMS)),
+            MINISTER,
+            "soap:Client.Forbidden",
+            "forbidden",
+        ),
         (soap_client(base, "zvt_wrong"), MINISTER, "soap:Client.Unauthorized", "unauthorized"),
         (soap_client(base), MINISTER, "soap:Client.Unauthorized", "unauthorized"),
-        (soap_client(base, token(settings, DMS)), "off-nobody", "soap:Client.NotFound", "not-found"),
+        (soap_client(base, system_token(settings, DMS)), "off-nobody", "soap:Client.NotFound", "not-found"),
     ]
     for client, official, faultcode, code in cases:
         for operation, extra in (("FetchInbox", {}), ("Acknowledge", {"cursor": 10**6})):
@@ -257,7 +249,7 @@ def test_inbox_operations_refuse_other_agencies_bad_tokens_and_unknown_officials
                 getattr(client.service, operation)(official=official, **extra)
             assert (raised.value.code, fault_problem(raised.value)["code"]) == (faultcode, code)
     # Nothing was acknowledged by the refused calls.
-    items = soap_client(base, token(settings, DMS)).service.FetchInbox(official=MINISTER).item
+    items = soap_client(base, system_token(settings, DMS)).service.FetchInbox(official=MINISTER).item
     assert len(items) == 1
 
 
