@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     from gateway.interfaces.http import appeals as appeals_http
     from gateway.interfaces.http import catalog as catalog_http
     from gateway.interfaces.soap import endpoint as soap_endpoint
+    from gateway.interfaces.web import console as web_console
+    from gateway.interfaces.web import pages as web_pages
 
     settings = settings or (gateway.settings if gateway else Settings.from_env())
     gateway = gateway or build_gateway(settings)
@@ -115,4 +117,6 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.register_blueprint(appeals_http.blueprint)
     app.register_blueprint(catalog_http.blueprint)
     app.register_blueprint(soap_endpoint.blueprint)
+    app.register_blueprint(web_pages.blueprint)
+    app.register_blueprint(web_console.blueprint)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -57,12 +57,21 @@ class Settings:
     delivery_lease: float = 300.0  # a claimed row is the worker's for this long (then due again: a crash)
     worker_poll: float = 2.0  # seconds between polls when nothing is due
     worker_batch: int = 20  # rows claimed at once
+    # The web pages and the operator console (gateway.interfaces.web, docs/web.md). The secret key signs the
+    # console's session cookie; empty: generated once into <home>/secret_key (mode 0600) and read from there.
+    secret_key: str = field(default="", repr=False)
+    console_session_minutes: int = 30  # an operator idle this long must log in again
+    secure_cookies: bool = False  # mark the session cookie Secure (set it when served behind https)
 
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'zvarot.db').resolve()}"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret_key"
 
     @property
     def receipt_key_path(self) -> Path:
@@ -112,4 +121,7 @@ class Settings:
             delivery_lease=float(_env("DELIVERY_LEASE", "300")),
             worker_poll=float(_env("WORKER_POLL", "2")),
             worker_batch=int(_env("WORKER_BATCH", "20")),
+            secret_key=_env("SECRET_KEY", ""),
+            console_session_minutes=int(_env("CONSOLE_SESSION_MINUTES", "30")),
+            secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),
         )

@@ -183,7 +183,7 @@ class RatingsService:
         session.add(
             RatingRun(
                 week=key,
-                as_of=as_of,
+                as_of=as_of.astimezone(UTC),  # SQLite keeps a wall time without its zone: store UTC
                 computed_at=now,
                 policy=self.policy.as_dict(),
                 officials=len(ratings),
@@ -252,6 +252,11 @@ class RatingsService:
         if week is not None:
             return session.get(RatingRun, week)
         return session.scalars(select(RatingRun).order_by(RatingRun.week.desc()).limit(1)).first()
+
+    @staticmethod
+    def weeks(session: Session, limit: int = 104) -> list[str]:
+        """The computed weeks, newest first."""
+        return list(session.scalars(select(RatingRun.week).order_by(RatingRun.week.desc()).limit(limit)))
 
     @staticmethod
     def snapshots(session: Session, week: str) -> list[RatingSnapshot]:

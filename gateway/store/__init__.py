@@ -8,4 +8,5 @@ table module is added here.
 from gateway.store import appeals as _appeals  # noqa: F401
 from gateway.store import directory as _directory  # noqa: F401
 from gateway.store import models as _models  # noqa: F401
+from gateway.store import operators as _operators  # noqa: F401
 from gateway.store import reports as _reports  # noqa: F401

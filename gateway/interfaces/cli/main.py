@@ -440,6 +440,90 @@ def outbox_requeue(ids: tuple[int, ...], all_dead: bool) -> None:
         raise click.ClickException(f"no outbox rows with id {', '.join(map(str, missing))}")
 
 
+# --- operators of the web console ---------------------------------------------------------------------------
+
+
+@cli.group()
+def operators() -> None:
+    """Operator accounts of the web console (/console)."""
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("no password on standard input")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@operators.command("add")
+@click.option("--name", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="read the password from the first line of standard input"
+)
+def operators_add(name: str, password_stdin: bool) -> None:
+    """Add an operator; the password is asked for (twice), or read from standard input."""
+    from gateway.services.operators import OperatorError, add_operator
+    from gateway.store.database import writing
+
+    password = _new_password(password_stdin)
+    with _database() as sessions, writing(sessions) as session:
+        try:
+            add_operator(session, name, password, datetime.now(UTC))
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"operator {name} added; log in at /console/login")
+
+
+@operators.command("set-password")
+@click.option("--name", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="read the password from the first line of standard input"
+)
+def operators_set_password(name: str, password_stdin: bool) -> None:
+    """Give an operator a new password (their console sessions end)."""
+    from gateway.services.operators import OperatorError, set_password
+    from gateway.store.database import writing
+
+    password = _new_password(password_stdin)
+    with _database() as sessions, writing(sessions) as session:
+        try:
+            set_password(session, name, password, datetime.now(UTC))
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"operator {name}: password changed, sessions ended")
+
+
+@operators.command("remove")
+@click.option("--name", required=True)
+def operators_remove(name: str) -> None:
+    """Remove an operator (their console sessions end at their next request)."""
+    from gateway.services.operators import OperatorError, remove_operator
+    from gateway.store.database import writing
+
+    with _database() as sessions, writing(sessions) as session:
+        try:
+            remove_operator(session, name)
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"operator {name} removed")
+
+
+@operators.command("list")
+def operators_list() -> None:
+    """Operators: name, created, last login."""
+    from gateway.services.operators import list_operators
+
+    with _database() as sessions, sessions() as session:
+        for op in list_operators(session):
+            last = op.last_login_at.isoformat(timespec="seconds") if op.last_login_at else "never"
+            click.echo(f"{op.name}\tcreated {op.created_at.isoformat(timespec='seconds')}\tlast login {last}")
+
+
 # --- demo ---------------------------------------------------------------------------------------------------
 
 
