@@ -112,7 +112,7 @@ class DocumentEffects:
         # Core INSERTs: these rows are written and never read back in this transaction (ORM flushes cost more
         # than the rest of an appeal's storage).
         outbox_ids = session.scalars(
-            insert(OutboxMessage).returning(OutboxMessage.id),
+            insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id),
             [
                 {
                     "recipient_system": system,
@@ -130,7 +130,7 @@ class DocumentEffects:
         ).all()
         if change.inbox:
             session.execute(
-                insert(InboxItem),
+                insert(InboxItem.__table__),
                 [
                     {
                         "official_id": notice.official_id,

@@ -218,9 +218,10 @@ class AppealsService:
         inbox: list[InboxNotice],
     ) -> AppealChange:
         appeal_id = appeal.id  # read first: after a failed statement the object can no longer be loaded
+        session.flush()  # a new appeal's row first: the Core INSERT below does not autoflush
         try:
             session.execute(
-                insert(AppealEvent),
+                insert(AppealEvent.__table__),
                 {
                     "appeal_id": appeal_id,
                     "seq": event.seq,
