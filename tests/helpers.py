@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lxml import etree
@@ -104,3 +106,54 @@ def submit_at_once(pipeline, documents: list[bytes]) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[str]:
+    """`python -m gateway serve` on a free loopback port, on the given database and PKI; yields its base URL
+    and stops it afterwards. The server log is kept in `home/server.log`."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ZVAROT_HOME": str(home),
+        "ZVAROT_DATABASE_URL": database_url,
+        "ZVAROT_PKI_DIR": str(pki_dir),
+        "ZVAROT_TRUST_DIR": str(pki_dir / "trust"),
+        "ZVAROT_HOST": "127.0.0.1",
+        "ZVAROT_PORT": str(port),
+        "ZVAROT_WORKERS": "1",
+    }
+    log_path = home / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "the gateway did not come up within 60 s"
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +23,7 @@ from gateway.demo.seed import seed_demo_world
 from gateway.store.database import session_factory
 from gateway.store.models import Base
 from tests.functional.web_world import A_NAME, B_NAME, OPERATOR, PASSWORD, PERSONAL, build_world
-from tests.helpers import ROOT
+from tests.helpers import ROOT, running_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -83,47 +78,11 @@ def world(tmp_path_factory, engine, pki_dir, database_url, signers):
     return build_world(app.test_client(), signers, gateway, database_url, home), gateway
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(browser, world, tmp_path_factory, pki_dir, database_url) -> Iterator[str]:
     """`python -m gateway serve` on a free loopback port, on the tests' database and PKI."""
-    home = tmp_path_factory.mktemp("browser-server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ZVAROT_HOME": str(home),
-        "ZVAROT_DATABASE_URL": database_url,
-        "ZVAROT_PKI_DIR": str(pki_dir),
-        "ZVAROT_TRUST_DIR": str(pki_dir / "trust"),
-        "ZVAROT_HOST": "127.0.0.1",
-        "ZVAROT_PORT": str(port),
-        "ZVAROT_WORKERS": "1",
-    }
-    log_path = home / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the gateway did not come up within 60 s"
-                time.sleep(0.2)
+    with running_gateway(tmp_path_factory.mktemp("browser-server"), database_url, pki_dir) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from gateway.interfaces.cli.main import cli
-from tests.helpers import ROOT, example
+from tests.helpers import ROOT, example, free_port
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +89,9 @@ def test_issue_and_revoke(own_pki, tmp_path):
     assert json.loads(result.output)["error"]["code"] == "certificate-revoked"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_up_sets_up_and_serves_and_a_posted_appeal_gets_a_verifiable_receipt(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ZVAROT_HOME": str(tmp_path / "var"),

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +19,7 @@ from gateway.interfaces.soap.wsdl import OPERATIONS
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
-from tests.helpers import ROOT, error_codes, example, signed, system_token
+from tests.helpers import error_codes, example, running_gateway, signed, system_token
 
 PORTAL, DMS, OTHER_DMS = "sys-portal", "sys-dms-housing", "sys-dms-minsk-region"
 MINISTER = "off-housing-minister"
@@ -35,48 +29,12 @@ PROBLEM = f"{{{ZS}}}Problem"
 # --- a running gateway --------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, pki_dir, database_url, engine) -> Iterator[str]:
     """`python -m gateway serve` on a free loopback port, on the tests' database and PKI (the same URL that
     the `settings` fixture gives: each test's `clean_db` re-seeds it under the running server)."""
-    home = tmp_path_factory.mktemp("soap-server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ZVAROT_HOME": str(home),
-        "ZVAROT_DATABASE_URL": database_url,
-        "ZVAROT_PKI_DIR": str(pki_dir),
-        "ZVAROT_TRUST_DIR": str(pki_dir / "trust"),
-        "ZVAROT_HOST": "127.0.0.1",
-        "ZVAROT_PORT": str(port),
-        "ZVAROT_WORKERS": "1",
-    }
-    log_path = home / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the gateway did not come up within 60 s"
-                time.sleep(0.2)
+    with running_gateway(tmp_path_factory.mktemp("soap-server"), database_url, pki_dir) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture
