@@ -464,17 +464,23 @@ def _new_password(password_stdin: bool) -> str:
 )
 def operators_add(name: str, password_stdin: bool) -> None:
     """Add an operator; the password is asked for (twice), or read from standard input."""
-    from gateway.services.operators import OperatorError, add_operator
+    from gateway.services.operators import add_operator
+
+    _change_operator(add_operator, name, _new_password(password_stdin))
+    click.echo(f"operator {name} added; log in at /console/login")
+
+
+def _change_operator(change, name: str, password: str) -> None:
+    """Apply one operator change in its own transaction; a refusal becomes the command's error."""
+    from gateway.services.operators import OperatorError
     from gateway.store.database import writing
 
-    password = _new_password(password_stdin)
     with _database() as sessions, writing(sessions) as session:
         try:
-            add_operator(session, name, password, datetime.now(UTC))
+            change(session, name, password, datetime.now(UTC))
         except OperatorError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
-    click.echo(f"operator {name} added; log in at /console/login")
 
 
 @operators.command("set-password")
@@ -484,16 +490,9 @@ def operators_add(name: str, password_stdin: bool) -> None:
 )
 def operators_set_password(name: str, password_stdin: bool) -> None:
     """Give an operator a new password (their console sessions end)."""
-    from gateway.services.operators import OperatorError, set_password
-    from gateway.store.database import writing
+    from gateway.services.operators import set_password
 
-    password = _new_password(password_stdin)
-    with _database() as sessions, writing(sessions) as session:
-        try:
-            set_password(session, name, password, datetime.now(UTC))
-        except OperatorError as exc:
-            raise click.ClickException(str(exc)) from None
-        session.commit()
+    _change_operator(set_password, name, _new_password(password_stdin))
     click.echo(f"operator {name}: password changed, sessions ended")
 
 
