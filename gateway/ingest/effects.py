@@ -5,10 +5,11 @@ reports with their reviews."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from gateway.directory.service import apply_directory_update, check_scope
@@ -20,7 +21,7 @@ from gateway.ingest.report_documents import read_report_review, read_work_report
 from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.services.appeals import AppealChange, AppealsService
 from gateway.services.reports import ReportsService
-from gateway.store.appeals import InboxItem, OutboxMessage
+from gateway.store.appeals import InboxItem, OutboxMessage, insert_new_appeal
 from gateway.store.registry import RegisteredSystem
 
 # (session, signed root, sender, stored document's key, received at) -> the change, if any
@@ -28,7 +29,26 @@ Effect = Callable[[Session, etree._Element, RegisteredSystem, int, datetime], Ap
 
 # After these commit, this process's cached view of who may sign for whom is out of date.
 CHANGES_DIRECTORY = frozenset({"DirectoryUpdate"})
+# Decided before the transaction and written with the document (DocumentEffects.plan_intake).
+PLANNED = frozenset({"Appeal"})
 APPEAL_ACTIONS = ("AppealForward", "AppealStatusChange", "AppealSupplement", "AppealReply", "ReplyReview")
+
+
+@dataclass(frozen=True)
+class PlannedIntake:
+    """A new appeal, decided and its StatusUpdate signed: `routing` for the receipt, `write` for the rows."""
+
+    change: AppealChange
+    status_updates: list[dict]
+    inbox: list[dict]
+
+    @property
+    def routing(self) -> AppealRouting:
+        return DocumentEffects.routing(self.change)
+
+    def write(self, conn: Connection, message_pk: int) -> None:
+        appeal, first_event = self.change.new_rows
+        insert_new_appeal(conn, message_pk, appeal, first_event, self.status_updates, self.inbox)
 
 
 class DocumentEffects:
@@ -41,7 +61,7 @@ class DocumentEffects:
         self.appeals = appeals
         self.status_updates = status_updates
         self.reports = reports
-        self._effects: dict[str, Effect] = {"Appeal": self._intake, "DirectoryUpdate": self._directory}
+        self._effects: dict[str, Effect] = {"DirectoryUpdate": self._directory}
         for document_type in APPEAL_ACTIONS:
             self._effects[document_type] = self._action(document_type)
         if reports is not None:
@@ -51,8 +71,11 @@ class DocumentEffects:
     def for_type(self, document_type: str) -> Effect | None:
         return self._effects.get(document_type)
 
-    def _intake(self, session, root, sender, message_pk, at) -> AppealChange:
-        return self.appeals.intake(session, read_appeal(root), origin=sender, message_pk=message_pk, at=at)
+    def plan_intake(self, session: Session, root: etree._Element, sender: RegisteredSystem, at: datetime):
+        """An Appeal, decided and its StatusUpdate signed before the transaction (nothing to read first), so
+        that the write lock is held only for the INSERTs."""
+        change = self.appeals.plan_intake(session, read_appeal(root), origin=sender, at=at)
+        return PlannedIntake(change, *self._status_rows(session, change, at))
 
     @staticmethod
     def _directory(session, root, sender, message_pk, at) -> None:
@@ -87,19 +110,37 @@ class DocumentEffects:
         if change is None or change.event.seq != 1:
             return None
         return AppealRouting(
-            change.appeal.id,
-            change.appeal.tracking_code,
+            change.appeal_id,
+            change.tracking_code,
             tuple(change.state.assignees),
             change.due.date.isoformat(),
         )
 
     def publish(self, session: Session, change: AppealChange, now: datetime) -> None:
         """One signed StatusUpdate per event, queued for every system concerned; inbox items for officials."""
+        status_updates, inbox = self._status_rows(session, change, now)
+        # Core INSERTs: these rows are written and never read back in this transaction (ORM flushes cost more
+        # than the rest of an appeal's storage).
+        outbox_ids = [
+            session.execute(
+                insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id), row
+            ).scalar_one()
+            for row in status_updates
+        ]
+        if inbox:
+            first = min(outbox_ids) if outbox_ids else None
+            rows = [{**row, "status_update_id": first} for row in inbox]
+            session.execute(insert(InboxItem.__table__), rows)
+
+    def _status_rows(
+        self, session: Session, change: AppealChange, now: datetime
+    ) -> tuple[list[dict], list[dict]]:
+        """The event's StatusUpdate, signed, as outbox rows (one per system concerned), and inbox rows."""
         event, state = change.event, change.state
         document = self.status_updates.issue(
             StatusFacts(
-                appeal_id=change.appeal.id,
-                tracking_code=change.appeal.tracking_code,
+                appeal_id=change.appeal_id,
+                tracking_code=change.tracking_code,
                 event_seq=event.seq,
                 event=str(event.kind),
                 status=str(state.status),
@@ -109,38 +150,29 @@ class DocumentEffects:
             ),
             now,
         )
-        # Core INSERTs: these rows are written and never read back in this transaction (ORM flushes cost more
-        # than the rest of an appeal's storage).
-        outbox_ids = session.scalars(
-            insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id),
-            [
-                {
-                    "recipient_system": system,
-                    "appeal_id": change.appeal.id,
-                    "event_seq": event.seq,
-                    "document_type": "StatusUpdate",
-                    "document": document,
-                    "created_at": now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                }
-                for system in change.notify_systems
-            ],
-        ).all()
-        if change.inbox:
-            session.execute(
-                insert(InboxItem.__table__),
-                [
-                    {
-                        "official_id": notice.official_id,
-                        "appeal_id": change.appeal.id,
-                        "event_seq": event.seq,
-                        "kind": notice.kind,
-                        "message_id": notice.message_pk,
-                        "status_update_id": min(outbox_ids) if outbox_ids else None,
-                        "created_at": now,
-                    }
-                    for notice in change.inbox
-                ],
-            )
+        status_updates = [
+            {
+                "recipient_system": system,
+                "appeal_id": change.appeal_id,
+                "event_seq": event.seq,
+                "document_type": "StatusUpdate",
+                "document": document,
+                "created_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for system in change.notify_systems
+        ]
+        inbox = [
+            {
+                "official_id": notice.official_id,
+                "appeal_id": change.appeal_id,
+                "event_seq": event.seq,
+                "kind": notice.kind,
+                "message_id": notice.message_pk,
+                "created_at": now,
+            }
+            for notice in change.inbox
+        ]
+        return status_updates, inbox

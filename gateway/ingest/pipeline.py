@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import Problem, Rejection
 from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
-from gateway.ingest.effects import CHANGES_DIRECTORY, DocumentEffects
+from gateway.ingest.effects import CHANGES_DIRECTORY, PLANNED, DocumentEffects
 from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
 from gateway.services.appeals import ConcurrentAppend
 from gateway.store.database import writing
@@ -132,7 +132,9 @@ class IngestPipeline:
             sender_digests=doc.signature.digest_values,
         )
         effect = self.effects.for_type(header.document_type) if self.effects else None
-        if effect is None:
+        if self.effects is not None and header.document_type in PLANNED:
+            receipt, existing = self._accept_planned(row, facts, doc, received_at)
+        elif effect is None:
             # Kept, nothing else: signed before the transaction so the write lock is held only for the INSERT.
             receipt = self.receipts.issue(facts, now=received_at)
             existing = self.store.record_accepted({**row, "receipt": receipt})
@@ -149,6 +151,23 @@ class IngestPipeline:
             f"content (receipt {existing.receipt_id})",
         )
         return self._reject(data, sha256, received_at, None, conflict, header=header)
+
+    def _accept_planned(self, row: dict, facts: ReceiptFacts, doc: _Accepted, received_at: datetime):
+        """A new appeal: decided, its receipt and StatusUpdate signed, then one short transaction of INSERTs
+        with the document (the receipt is still sent only after the commit)."""
+        try:
+            with self.sessions() as session:  # queries only to reload a stale directory view
+                plan = self.effects.plan_intake(
+                    session, doc.signature.signed_root, doc.authority.sender, received_at
+                )
+        except Rejection:
+            # A retry of a document accepted before the directory changed still gets its original receipt.
+            existing = self.store.find(row["sender_system"], row["message_id"])
+            if existing is None:
+                raise
+            return None, existing
+        receipt = self.receipts.issue(replace(facts, appeal=plan.routing), now=received_at)
+        return receipt, self.store.record_accepted({**row, "receipt": receipt}, plan.write)
 
     def _accept_with_effect(
         self, row: dict, facts: ReceiptFacts, doc: _Accepted, effect, received_at: datetime

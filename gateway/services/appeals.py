@@ -7,6 +7,7 @@ to tell: which systems get a StatusUpdate and which officials get an inbox item.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,17 +26,20 @@ from gateway.services.directory_view import DirectoryView
 from gateway.store.appeals import Appeal, AppealEvent
 from gateway.store.registry import RegisteredSystem
 
-_TRACKING_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+def _base32(characters: int) -> str:
+    """`characters` random RFC 4648 base32 characters (A-Z, 2-7), 5 bits each."""
+    return base64.b32encode(secrets.token_bytes((characters * 5 + 7) // 8)).decode()[:characters]
 
 
 def new_tracking_code() -> str:
     """20 base32 characters (100 bits) in groups of four: unguessable, and easy to read out on the phone."""
-    chars = "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(20))
+    chars = _base32(20)
     return "-".join(chars[i : i + 4] for i in range(0, 20, 4))
 
 
 def new_appeal_id() -> str:
-    return "ap-" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(26))
+    return "ap-" + _base32(26).lower()  # 130 bits
 
 
 class ConcurrentAppend(Exception):
@@ -46,19 +50,23 @@ class ConcurrentAppend(Exception):
 class InboxNotice:
     official_id: str
     kind: str
-    message_pk: int | None
+    message_pk: int | None  # the document to act on; None: the document that made this change
 
 
 @dataclass
 class AppealChange:
     """What one document did to one appeal, for the receipt, the outbox and the inboxes."""
 
-    appeal: Appeal
+    appeal_id: str
+    tracking_code: str
     event: Event
     state: lifecycle.AppealState
     due: DueDate | None
     notify_systems: tuple[str, ...]
     inbox: list[InboxNotice] = field(default_factory=list)
+    # A new appeal, decided but not yet written: its row and its first event's row, each without the key of
+    # the Appeal document (known only once that is stored; see gateway.store.appeals.insert_new_appeal).
+    new_rows: tuple[dict, dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,15 @@ class AppealsService:
 
     # --- intake ------------------------------------------------------------------------------------------
 
-    def intake(
-        self, session: Session, data: IntakeData, *, origin: RegisteredSystem, message_pk: int, at: datetime
+    def plan_intake(
+        self, session: Session, data: IntakeData, *, origin: RegisteredSystem, at: datetime
     ) -> AppealChange:
+        """A new appeal decided from the document and the directory alone, before anything is written.
+
+        Nothing needs reading from the log (the appeal is new), so routing, the first event, the state and
+        the due date are known before the transaction: the caller signs the receipt and the StatusUpdate
+        outside it and writes `new_rows` with the document. `session` only reloads a stale directory view.
+        """
         from gateway.domain.directory.routing import Addressee
 
         addressee = Addressee(officials=data.officials, org_unit=data.org_unit, topic=data.topic)
@@ -101,21 +115,27 @@ class AppealsService:
             assignees = self._route(addressee, self.directory.snapshot(session))
         except DomainRejection as exc:
             raise Rejection(exc.code, exc.message) from None
-        appeal = Appeal(
-            id=new_appeal_id(),
-            tracking_code=new_tracking_code(),
-            received_at=at,
-            origin_system=origin.id,
-            message_id=message_pk,
-            subject=data.subject[:500],
-            applicant=data.applicant,
-            addressee={"officials": list(data.officials), "org_unit": data.org_unit, "topic": data.topic},
-        )
-        session.add(appeal)
+        appeal_id = new_appeal_id()
+        appeal = {
+            "id": appeal_id,
+            "tracking_code": new_tracking_code(),
+            "received_at": at,
+            "origin_system": origin.id,
+            "subject": data.subject[:500],
+            "applicant": data.applicant,
+            "addressee": {"officials": list(data.officials), "org_unit": data.org_unit, "topic": data.topic},
+        }
         event = lifecycle.receive(assignees, origin.id, at=at)
-        return self._append(
-            session, appeal, [], event, message_pk, [InboxNotice(o, "appeal", message_pk) for o in assignees]
+        change = self._change(
+            session,
+            appeal_id,
+            appeal["tracking_code"],
+            origin.id,
+            [event],
+            [InboxNotice(o, "appeal", None) for o in assignees],
         )
+        change.new_rows = (appeal, event_row(appeal_id, event, None))
+        return change
 
     # --- everything after intake ---------------------------------------------------------------------------
 
@@ -217,34 +237,46 @@ class AppealsService:
         message_pk: int,
         inbox: list[InboxNotice],
     ) -> AppealChange:
-        appeal_id = appeal.id  # read first: after a failed statement the object can no longer be loaded
-        session.flush()  # a new appeal's row first: the Core INSERT below does not autoflush
+        # Read first: after a failed statement the object can no longer be loaded.
+        appeal_id, tracking_code, origin = appeal.id, appeal.tracking_code, appeal.origin_system
         try:
-            session.execute(
-                insert(AppealEvent.__table__),
-                {
-                    "appeal_id": appeal_id,
-                    "seq": event.seq,
-                    "kind": str(event.kind),
-                    "at": event.at,
-                    "actor_kind": str(event.actor.kind),
-                    "actor_id": event.actor.id,
-                    "data": event.to_json()["data"],
-                    "message_id": message_pk,
-                },
-            )
+            session.execute(insert(AppealEvent.__table__), event_row(appeal_id, event, message_pk))
         except IntegrityError:
             raise ConcurrentAppend(appeal_id) from None
-        all_events = [*events, event]
+        return self._change(session, appeal_id, tracking_code, origin, [*events, event], inbox)
+
+    def _change(
+        self,
+        session: Session,
+        appeal_id: str,
+        tracking_code: str,
+        origin_system: str,
+        all_events: list[Event],
+        inbox: list[InboxNotice],
+    ) -> AppealChange:
+        event = all_events[-1]
         state = lifecycle.fold(all_events, now=event.at, policy=self.policy)
         due = due_date(all_events, self.policy, now=event.at) if state.status not in _FINISHED else None
-        systems = {appeal.origin_system} | self.directory.systems_serving(session, state.assignees)
-        return AppealChange(appeal, event, state, due, tuple(sorted(systems)), inbox)
+        systems = {origin_system} | self.directory.systems_serving(session, state.assignees)
+        return AppealChange(appeal_id, tracking_code, event, state, due, tuple(sorted(systems)), inbox)
 
     # --- reading -----------------------------------------------------------------------------------------
 
     def official_names(self, session: Session) -> Callable[[str], str]:
         return self.directory.label(session)
+
+
+def event_row(appeal_id: str, event: Event, message_pk: int | None) -> dict:
+    return {
+        "appeal_id": appeal_id,
+        "seq": event.seq,
+        "kind": str(event.kind),
+        "at": event.at,
+        "actor_kind": str(event.actor.kind),
+        "actor_id": event.actor.id,
+        "data": event.to_json()["data"],
+        "message_id": message_pk,
+    }
 
 
 _FINISHED = frozenset({"reply_sent", "closed", "withdrawn", "left_without_consideration"})

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Connection, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.store.models import Base
+from gateway.store.prepared import PreparedInserts
 
 
 class Appeal(Base):
@@ -88,3 +89,59 @@ class InboxItem(Base):
     status_update_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+_OUTBOX_COLUMNS = (
+    "recipient_system",
+    "appeal_id",
+    "event_seq",
+    "document_type",
+    "document",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+)
+_INBOX_COLUMNS = (
+    "official_id",
+    "appeal_id",
+    "event_seq",
+    "kind",
+    "message_id",
+    "status_update_id",
+    "created_at",
+)
+_INSERTS: dict[str, PreparedInserts] = {}
+
+
+def insert_new_appeal(
+    conn: Connection,
+    message_pk: int,
+    appeal: dict,
+    first_event: dict,
+    status_updates: list[dict],
+    inbox: list[dict],
+) -> None:
+    """A new appeal's rows, in the transaction that stores its Appeal document (key `message_pk`).
+
+    `status_updates` are outbox rows; inbox rows point at the first of them, and at the Appeal document where
+    their `message_id` is None.
+    """
+    inserts = _INSERTS.get(conn.dialect.name)
+    if inserts is None:
+        inserts = _INSERTS.setdefault(conn.dialect.name, PreparedInserts(conn.dialect))
+    inserts(Appeal.__table__).execute(conn, {**appeal, "message_id": message_pk})
+    inserts(AppealEvent.__table__).execute(conn, {**first_event, "message_id": message_pk})
+    outbox = inserts(OutboxMessage.__table__, _OUTBOX_COLUMNS, returning="id")
+    outbox_ids = [outbox.execute(conn, row) for row in status_updates]
+    inserts(InboxItem.__table__, _INBOX_COLUMNS).execute_many(
+        conn,
+        [
+            {
+                **row,
+                "message_id": row["message_id"] or message_pk,
+                "status_update_id": min(outbox_ids) if outbox_ids else None,
+            }
+            for row in inbox
+        ],
+    )

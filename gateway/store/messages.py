@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.database import single_statement_engine, write_lock, writing
+from gateway.store.database import WRITE_OPTION, single_statement_engine, write_lock, writing
 from gateway.store.models import Message, RejectedDocument
+from gateway.store.prepared import PreparedInserts
+
+# Rows that belong with an accepted document, written in its transaction: (connection, the message's key).
+Dependents = Callable[[Connection, int], None]
 
 # Rejected bodies are kept for the operator, but a refused oversize upload is not worth 10 MiB of disk.
 REJECTED_BODY_LIMIT = 256 * 1024
-
-
-class _PreparedInsert:
-    """An INSERT compiled once, with each column's bind processor applied by us.
-
-    Statement compilation and cache-key generation were a third of an accepted document's storage cost; the
-    SQL and the value conversions are exactly what SQLAlchemy would use (TypeEngine.bind_processor).
-    """
-
-    def __init__(self, table: Table, dialect: Dialect):
-        columns = [c for c in table.columns if not (c.primary_key and c.autoincrement)]
-        compiled = (
-            table.insert().values({c.name: bindparam(c.name) for c in columns}).compile(dialect=dialect)
-        )
-        self.sql = str(compiled)
-        self.order = compiled.positiontup  # None for named paramstyles
-        self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
-
-    def execute(self, conn: Connection, values: dict) -> None:
-        converted = {k: (p(values[k]) if (p := self.processors[k]) else values[k]) for k in self.processors}
-        params = tuple(converted[k] for k in self.order) if self.order else converted
-        conn.exec_driver_sql(self.sql, params)
 
 
 @dataclass(frozen=True)
@@ -49,17 +32,26 @@ class MessageStore:
         self._sessions = sessions
         self._engine = sessions.kw["bind"]
         self._single_statements = single_statement_engine(self._engine)
-        self._insert = _PreparedInsert(Message.__table__, self._engine.dialect)
+        self.inserts = PreparedInserts(self._engine.dialect)
+        self._insert = self.inserts(Message.__table__)
+        self._insert_returning_key = self.inserts(Message.__table__, returning="id")
 
-    def record_accepted(self, values: dict) -> StoredMessage | None:
+    def record_accepted(self, values: dict, dependents: Dependents | None = None) -> StoredMessage | None:
         """Commit an accepted document; returns None, or the row already stored under (sender, message id).
 
-        One INSERT in its own transaction, no read first: the common case is a new message, and the unique
-        constraint settles races between processes. The caller compares hashes: duplicate or conflict.
+        No read first: the common case is a new message, and the unique constraint settles races between
+        processes. The caller compares hashes: duplicate or conflict. Alone, the document is one INSERT in
+        its own transaction; with `dependents` (a new appeal's rows) they share one transaction.
         """
         try:
-            with write_lock(self._engine), self._single_statements.begin() as conn:
-                self._insert.execute(conn, values)
+            if dependents is None:
+                with write_lock(self._engine), self._single_statements.begin() as conn:
+                    self._insert.execute(conn, values)
+                return None
+            with write_lock(self._engine), self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    dependents(conn, self._insert_returning_key.execute(conn, values))
             return None
         except IntegrityError:
             existing = self.find(values["sender_system"], values["message_id"])

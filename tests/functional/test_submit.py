@@ -6,8 +6,11 @@ import hashlib
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from gateway.store.appeals import Appeal, AppealEvent, InboxItem, OutboxMessage
+from gateway.store.database import writing
+from gateway.store.directory import Official
 from gateway.store.models import Message, RejectedDocument
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
@@ -79,6 +82,49 @@ def test_exact_retry_returns_the_original_receipt(client, signers):
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.headers["Zvarot-Outcome"] == "duplicate"
     assert again.data == first.data
+
+
+def _appeal_rows(gateway) -> tuple[int, ...]:
+    with gateway.sessions() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(table))
+            for table in (Message, Appeal, AppealEvent, OutboxMessage, InboxItem)
+        )
+
+
+def test_retried_appeal_is_not_routed_twice(client, signers, gateway):
+    data = signed(signers, "sys-portal", example("Appeal"))
+    assert post(client, data).status_code == 201
+    after_first = _appeal_rows(gateway)
+    assert after_first[:3] == (1, 1, 1) and after_first[3] > 0 and after_first[4] > 0
+
+    assert post(client, data).status_code == 200
+    assert _appeal_rows(gateway) == after_first
+
+
+def test_retry_after_the_addressee_left_still_gets_the_original_receipt(client, signers, gateway):
+    """An appeal is decided before its transaction; a retry must not be decided again (idempotency)."""
+    root = example("Appeal")
+    addressee = root.find("zv:Body/zv:Addressee", ns.NSMAP)
+    for child in list(addressee):
+        addressee.remove(child)
+    etree.SubElement(addressee, ns.zv("Official")).text = "off-housing-dept-head"
+    data = signed(signers, "sys-portal", root)
+    first = post(client, data)
+    assert first.status_code == 201
+    with writing(gateway.sessions) as session:
+        # As a DirectoryUpdate with an EndDate leaves it: no current post.
+        session.execute(update(Official).where(Official.id == "off-housing-dept-head").values(post_id=None))
+        session.commit()
+    gateway.pipeline.effects.appeals.directory.invalidate()
+
+    again = post(client, data)
+    assert (again.status_code, again.headers["Zvarot-Outcome"]) == (200, "duplicate")
+    assert again.data == first.data
+    # A new appeal to them is refused now: the retry above was answered from the store, not re-routed.
+    root.find("zv:Header/zv:MessageId", ns.NSMAP).text = "7b0c4b51-1c7e-4c1e-9f0e-2f4c2a8d9e11"
+    fresh = post(client, signed(signers, "sys-portal", root))
+    assert error_codes(receipt_of(fresh)) == ["unknown-official"]
 
 
 def test_same_message_id_with_other_bytes_is_a_conflict(client, signers, gateway):
