@@ -21,6 +21,7 @@ from gateway.services.directory_view import DirectoryView
 from gateway.services.ratings import RatingsService
 from gateway.services.reports import ReportsService, ReportView, aware
 from gateway.store.directory import Membership, Official, OfficialTopic, OrgUnit, Post
+from gateway.store.models import DEMO_SENDER, Message
 from gateway.store.reports import RatingSnapshot
 
 MAX_PAGE = 100
@@ -300,6 +301,7 @@ def report_summary(view: ReportView) -> dict:
         "received_at": iso(view.received_at),
         "summary": view.summary,
         "reviews": {"count": view.reviews_count, "average_stars": view.average_stars},
+        "demo": view.demo,
     }
 
 
@@ -366,7 +368,15 @@ def week_ratings(
         "best": ranked[:top],
         "worst": list(reversed(ranked[-top:])) if ranked else [],
         "method": {"policy": run.policy, "formulas": dict(FORMULAS)},
+        "demo_history": demo_history(session),
     }
+
+
+def demo_history(session: Session) -> bool:
+    """Whether the database holds the demo history seeded on the first run (gateway.demo.history): then the
+    ratings rest on demo data. (A look-up in the unique index of messages.)"""
+    found = select(Message.id).where(Message.sender_system == DEMO_SENDER).limit(1)
+    return session.scalar(found) is not None
 
 
 def official_ratings(session: Session, official_id: str, ratings: RatingsService) -> dict | None:

@@ -37,6 +37,7 @@ from gateway.domain.reports.schedule import (
 )
 from gateway.errors import Rejection
 from gateway.store.directory import Membership, Official
+from gateway.store.models import DEMO_SIGNER_KIND, Message
 from gateway.store.registry import RegisteredSystem
 from gateway.store.reports import ReportReview, WorkReport
 
@@ -102,6 +103,7 @@ class ReportView:
     reviews_count: int
     average_stars: float | None
     reviews: tuple[ReviewView, ...] = ()
+    demo: bool = False  # seeded demo history (gateway.demo.history), not a signed document
 
 
 _LABEL = re.compile(r"(?P<year>\d{4})(?:-W(?P<week>\d{2})|-(?P<month>\d{2}))?")
@@ -231,7 +233,9 @@ class ReportsService:
 
     # --- reading --------------------------------------------------------------------------------------------
 
-    def _view(self, row: WorkReport, name: str, count: int, average: float | None) -> ReportView:
+    def _view(
+        self, row: WorkReport, name: str, count: int, average: float | None, signer_kind: str
+    ) -> ReportView:
         kind = PeriodKind(row.period_kind)
         due = due_date(kind, row.period_start, self.schedule)
         received = aware(row.received_at)
@@ -250,6 +254,7 @@ class ReportsService:
             items=tuple(row.items or ()),
             reviews_count=count,
             average_stars=None if average is None else round(float(average), 2),
+            demo=signer_kind == DEMO_SIGNER_KIND,
         )
 
     def list_reports(
@@ -273,8 +278,9 @@ class ReportsService:
             .subquery()
         )
         query = (
-            select(WorkReport, Official.name, stats.c.n, stats.c.avg)
+            select(WorkReport, Official.name, stats.c.n, stats.c.avg, Message.signer_kind)
             .join(Official, Official.id == WorkReport.official_id)
+            .join(Message, Message.id == WorkReport.message_id)
             .outerjoin(stats, stats.c.report_id == WorkReport.id)
         )
         conditions = []
@@ -291,17 +297,18 @@ class ReportsService:
             .limit(min(max(limit, 1), MAX_PAGE))
             .offset(max(offset, 0))
         ).all()
-        return [self._view(row, name, n or 0, avg) for row, name, n, avg in rows], total
+        return [self._view(row, name, n or 0, avg, kind) for row, name, n, avg, kind in rows], total
 
     def report(self, session: Session, report_id: str) -> ReportView | None:
         found = session.execute(
-            select(WorkReport, Official.name)
+            select(WorkReport, Official.name, Message.signer_kind)
             .join(Official, Official.id == WorkReport.official_id)
+            .join(Message, Message.id == WorkReport.message_id)
             .where(WorkReport.id == report_id)
         ).first()
         if found is None:
             return None
-        row, name = found
+        row, name, signer_kind = found
         reviews = tuple(
             ReviewView(r.stars, r.comment, r.reviewer_ref, aware(r.received_at))
             for r in session.scalars(
@@ -311,7 +318,7 @@ class ReportsService:
             )
         )
         average = sum(r.stars for r in reviews) / len(reviews) if reviews else None
-        return replace(self._view(row, name, len(reviews), average), reviews=reviews)
+        return replace(self._view(row, name, len(reviews), average, signer_kind), reviews=reviews)
 
     # --- the schedule ---------------------------------------------------------------------------------------
 

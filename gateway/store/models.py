@@ -11,6 +11,11 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The messages rows of the demo history (gateway.demo.history), written by the gateway itself on the first run
+# of the demo world, neither received nor signed: sender and signer uid DEMO_SENDER, signer kind "demo".
+DEMO_SENDER = "zvarot-demo-history"
+DEMO_SIGNER_KIND = "demo"
+
 
 class Base(DeclarativeBase):
     pass
@@ -28,7 +33,8 @@ class Message(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     signer_uid: Mapped[str] = mapped_column(String(64))
-    signer_kind: Mapped[str] = mapped_column(String(16))  # system (seal) | official (personal)
+    # system (seal) | official (personal) | demo (DEMO_SIGNER_KIND: seeded demo history, not signed at all)
+    signer_kind: Mapped[str] = mapped_column(String(16))
     signer_cert_sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     receipt_id: Mapped[str] = mapped_column(String(40), unique=True)

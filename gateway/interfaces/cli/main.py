@@ -55,7 +55,10 @@ def migrate() -> None:
 
 
 def bootstrap(settings: Settings) -> None:
-    """First-run set-up of the embedded default: migrations, dev PKI and the demo world (each idempotent)."""
+    """First-run set-up of the embedded default: migrations, dev PKI, the demo world and its history (each
+    idempotent; the history is written only into a database without documents or ratings)."""
+    from gateway.app import ratings_service
+    from gateway.demo.history import seed_demo_history
     from gateway.demo.seed import demo_identities, seed_demo_world
     from gateway.pki import init_pki
     from gateway.store.database import make_engine, session_factory
@@ -65,12 +68,15 @@ def bootstrap(settings: Settings) -> None:
     run_migrations(engine)
     systems, officials = demo_identities()
     init_pki(settings.pki_dir, systems=systems, officials=officials, gateway_uid=settings.gateway_uid)
-    added = seed_demo_world(session_factory(engine))
+    sessions = session_factory(engine)
+    added = seed_demo_world(sessions)
+    history = seed_demo_history(sessions, ratings_service(settings))
     engine.dispose()
     click.echo(
         f"database: {_redacted(settings.sqlalchemy_url)}; dev PKI: {settings.pki_dir}/manifest.json; "
         f"demo rows added: {added}"
     )
+    click.echo(f"demo history: {history.describe()}")
 
 
 @cli.command()

@@ -316,6 +316,11 @@ _SCHEMAS: dict = {
             "received_at": _TIME,
             "summary": _STR,
             "reviews": _object({"count": _INT, "average_stars": {"type": ["number", "null"]}}),
+            "demo": {
+                **_BOOL,
+                "description": "true: seeded demo history (written on the demo world's first run), not a "
+                "signed document",
+            },
         }
     ),
     "ReportItem": _object(
@@ -414,6 +419,11 @@ _SCHEMAS: dict = {
                     "formulas": {"type": "object", "additionalProperties": _STR},
                 }
             ),
+            "demo_history": {
+                **_BOOL,
+                "description": "true: the database holds the demo history seeded on the demo world's first "
+                "run, so the ratings rest on demo data",
+            },
         }
     ),
     "OfficialRatings": _object(
