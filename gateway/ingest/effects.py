@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import Connection, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from gateway.directory.service import apply_directory_update, check_scope
@@ -21,7 +21,7 @@ from gateway.ingest.report_documents import read_report_review, read_work_report
 from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.services.appeals import AppealChange, AppealsService
 from gateway.services.reports import ReportsService
-from gateway.store.appeals import InboxItem, OutboxMessage, insert_new_appeal
+from gateway.store.appeals import InboxItem, NewAppeal, OutboxMessage
 from gateway.store.registry import RegisteredSystem
 
 # (session, signed root, sender, stored document's key, received at) -> the change, if any
@@ -36,19 +36,15 @@ APPEAL_ACTIONS = ("AppealForward", "AppealStatusChange", "AppealSupplement", "Ap
 
 @dataclass(frozen=True)
 class PlannedIntake:
-    """A new appeal, decided and its StatusUpdate signed: `routing` for the receipt, `write` for the rows."""
+    """A new appeal, decided and its StatusUpdate signed: `routing` for the receipt, `rows` to store with the
+    Appeal document."""
 
     change: AppealChange
-    status_updates: list[dict]
-    inbox: list[dict]
+    rows: NewAppeal
 
     @property
     def routing(self) -> AppealRouting:
         return DocumentEffects.routing(self.change)
-
-    def write(self, conn: Connection, message_pk: int) -> None:
-        appeal, first_event = self.change.new_rows
-        insert_new_appeal(conn, message_pk, appeal, first_event, self.status_updates, self.inbox)
 
 
 class DocumentEffects:
@@ -75,7 +71,9 @@ class DocumentEffects:
         """An Appeal, decided and its StatusUpdate signed before the transaction (nothing to read first), so
         that the write lock is held only for the INSERTs."""
         change = self.appeals.plan_intake(session, read_appeal(root), origin=sender, at=at)
-        return PlannedIntake(change, *self._status_rows(session, change, at))
+        appeal, first_event = change.new_rows
+        status_updates, inbox = self._status_rows(session, change, at)
+        return PlannedIntake(change, NewAppeal(appeal, first_event, tuple(status_updates), tuple(inbox)))
 
     @staticmethod
     def _directory(session, root, sender, message_pk, at) -> None:

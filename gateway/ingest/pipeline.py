@@ -167,7 +167,7 @@ class IngestPipeline:
                 raise
             return None, existing
         receipt = self.receipts.issue(replace(facts, appeal=plan.routing), now=received_at)
-        return receipt, self.store.record_accepted({**row, "receipt": receipt}, plan.write)
+        return receipt, self.store.record_accepted({**row, "receipt": receipt}, plan.rows)
 
     def _accept_with_effect(
         self, row: dict, facts: ReceiptFacts, doc: _Accepted, effect, received_at: datetime

@@ -7,9 +7,21 @@ same state both try to write the same seq, and the second one fails and decides 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, Connection, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.store.models import Base
@@ -112,36 +124,114 @@ _INBOX_COLUMNS = (
     "created_at",
 )
 _INSERTS: dict[str, PreparedInserts] = {}
+_STATEMENTS: dict[tuple[str, int, int], tuple[str, dict]] = {}
 
 
-def insert_new_appeal(
-    conn: Connection,
-    message_pk: int,
-    appeal: dict,
-    first_event: dict,
-    status_updates: list[dict],
-    inbox: list[dict],
-) -> None:
-    """A new appeal's rows, in the transaction that stores its Appeal document (key `message_pk`).
+@dataclass(frozen=True)
+class NewAppeal:
+    """A new appeal's rows, written in the transaction that stores its Appeal document, whose key they lack:
+    `message_id` is filled in with it (inbox rows keep theirs where they have one), and inbox rows point at
+    the first status update."""
 
-    `status_updates` are outbox rows; inbox rows point at the first of them, and at the Appeal document where
-    their `message_id` is None.
-    """
-    inserts = _INSERTS.get(conn.dialect.name)
-    if inserts is None:
-        inserts = _INSERTS.setdefault(conn.dialect.name, PreparedInserts(conn.dialect))
-    inserts(Appeal.__table__).execute(conn, {**appeal, "message_id": message_pk})
-    inserts(AppealEvent.__table__).execute(conn, {**first_event, "message_id": message_pk})
-    outbox = inserts(OutboxMessage.__table__, _OUTBOX_COLUMNS, returning="id")
-    outbox_ids = [outbox.execute(conn, row) for row in status_updates]
-    inserts(InboxItem.__table__, _INBOX_COLUMNS).execute_many(
-        conn,
-        [
-            {
-                **row,
-                "message_id": row["message_id"] or message_pk,
-                "status_update_id": min(outbox_ids) if outbox_ids else None,
-            }
-            for row in inbox
-        ],
-    )
+    appeal: dict
+    first_event: dict
+    status_updates: tuple[dict, ...]  # outbox rows
+    inbox: tuple[dict, ...]
+
+    def write(self, conn: Connection, message_pk: int) -> None:
+        """Statement by statement, after the document's INSERT returned `message_pk`."""
+        inserts = _INSERTS.get(conn.dialect.name)
+        if inserts is None:
+            inserts = _INSERTS.setdefault(conn.dialect.name, PreparedInserts(conn.dialect))
+        inserts(Appeal.__table__).execute(conn, {**self.appeal, "message_id": message_pk})
+        inserts(AppealEvent.__table__).execute(conn, {**self.first_event, "message_id": message_pk})
+        outbox = inserts(OutboxMessage.__table__, _OUTBOX_COLUMNS, returning="id")
+        outbox_ids = [outbox.execute(conn, row) for row in self.status_updates]
+        first = min(outbox_ids) if outbox_ids else None
+        inserts(InboxItem.__table__, _INBOX_COLUMNS).execute_many(
+            conn,
+            [
+                {**row, "message_id": row["message_id"] or message_pk, "status_update_id": first}
+                for row in self.inbox
+            ],
+        )
+
+    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, dict]:
+        """PostgreSQL: the document and these rows in ONE statement (data-modifying CTEs), so that it is a
+        single round trip in autocommit instead of BEGIN, six statements and COMMIT. Returns (SQL, params)
+        for the DBAPI cursor; the statement returns the document's key."""
+        shape = (dialect.name, len(self.status_updates), len(self.inbox))
+        built = _STATEMENTS.get(shape)
+        if built is None:
+            built = _STATEMENTS.setdefault(shape, _cte_statement(dialect, *shape[1:]))
+        sql, processors = built
+        params: dict = {}
+        for prefix, rows in (
+            ("m", (message,)),
+            ("a", (self.appeal,)),
+            ("e", (self.first_event,)),
+            ("o", self.status_updates),
+            ("i", self.inbox),
+        ):
+            for n, row in enumerate(rows):
+                for column, value in row.items():
+                    name = f"{prefix}{n}_{column}"
+                    if name in processors:
+                        process = processors[name]
+                        params[name] = process(value) if process else value
+        return sql, params
+
+
+def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple[str, dict]:
+    """WITH m AS (INSERT the document RETURNING id), a AS (INSERT the appeal SELECT …, m.id FROM m), … SELECT
+    id FROM m. Every parameter is cast to its column's type (an untyped parameter in a SELECT list would be
+    text). The foreign keys are checked at the end of the statement, when all rows exist. Only our own table
+    and column names are spliced into the SQL; every value is a parameter."""
+    processors: dict = {}
+
+    def param(prefix: str, column) -> str:
+        name = f"{prefix}_{column.name}"
+        processors[name] = column.type.dialect_impl(dialect).bind_processor(dialect)
+        return f"CAST(%({name})s AS {column.type.compile(dialect)})"
+
+    def insert(table, columns, prefixes: list[str], derived) -> str:
+        """One INSERT of a row per prefix, each a SELECT from m (so that it has the document's key);
+        `derived(prefix, column)` gives an expression instead of the parameter, or None."""
+        selects = " UNION ALL ".join(
+            "SELECT "  # noqa: S608 - names from our metadata, values as parameters
+            + ", ".join(derived(prefix, c) or param(prefix, table.c[c]) for c in columns)
+            + " FROM m"
+            for prefix in prefixes
+        )
+        return f"INSERT INTO {table.name} ({', '.join(columns)}) {selects}"
+
+    def document_key(_prefix: str, column: str) -> str | None:
+        return "m.id" if column == "message_id" else None
+
+    def _no_key(_prefix: str, _column: str) -> None:
+        return None
+
+    def inbox_key(prefix: str, column: str) -> str | None:
+        if column == "message_id":  # the document the item is about: this one unless the row names another
+            return f"COALESCE({param(prefix, inbox.c.message_id)}, m.id)"
+        if column == "status_update_id":
+            return "(SELECT min(id) FROM o)" if outbox_rows else "NULL"
+        return None
+
+    messages = Base.metadata.tables["messages"]
+    m_columns = [c.name for c in messages.columns if not c.primary_key]
+    m_values = ", ".join(param("m0", messages.c[c]) for c in m_columns)
+    m = f"INSERT INTO messages ({', '.join(m_columns)}) VALUES ({m_values}) RETURNING id"  # noqa: S608
+    parts = [f"m AS ({m})"]
+    appeals, events, inbox = Appeal.__table__, AppealEvent.__table__, InboxItem.__table__
+    parts.append(f"a AS ({insert(appeals, [c.name for c in appeals.columns], ['a0'], document_key)})")
+    parts.append(f"e AS ({insert(events, [c.name for c in events.columns], ['e0'], document_key)})")
+    if outbox_rows:
+        prefixes = [f"o{n}" for n in range(outbox_rows)]
+        parts.append(
+            f"o AS ({insert(OutboxMessage.__table__, _OUTBOX_COLUMNS, prefixes, _no_key)} RETURNING id)"
+        )
+    if inbox_rows:
+        prefixes = [f"i{n}" for n in range(inbox_rows)]
+        parts.append(f"i AS ({insert(inbox, _INBOX_COLUMNS, prefixes, inbox_key)})")
+    return "WITH " + ", ".join(parts) + " SELECT id FROM m", processors  # noqa: S608 - as above
