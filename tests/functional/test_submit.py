@@ -102,6 +102,36 @@ def test_retried_appeal_is_not_routed_twice(client, signers, gateway):
     assert _appeal_rows(gateway) == after_first
 
 
+def test_a_new_appeal_s_rows_point_at_its_document_and_first_status_update(client, signers, gateway):
+    """Written statement by statement on SQLite and as one statement on PostgreSQL: the same rows."""
+    response = post(client, signed(signers, "sys-portal", example("Appeal")))
+    assert response.status_code == 201
+    appeal_id = receipt_field(receipt_of(response), "zv:Appeal/zv:AppealId")
+    with gateway.sessions() as session:
+        message = session.scalars(select(Message)).one()
+        appeal = session.get(Appeal, appeal_id)
+        event = session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal_id)).one()
+        outbox = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        inbox = session.scalars(select(InboxItem)).all()
+    assert (appeal.message_id, event.message_id, event.seq, event.kind) == (
+        message.id,
+        message.id,
+        1,
+        "received",
+    )
+    assert appeal.origin_system == "sys-portal" and appeal.applicant["kind"] == "individual"
+    assert {o.recipient_system for o in outbox} >= {"sys-portal"} and len(outbox) >= 2
+    assert {(o.appeal_id, o.event_seq, o.status, o.attempts) for o in outbox} == {
+        (appeal_id, 1, "pending", 0)
+    }
+    assert len({o.document for o in outbox}) == 1  # one signed StatusUpdate, queued for each system
+    routed = receipt_of(response).findall("zv:Body/zv:Appeal/zv:RoutedTo/zv:Official", ns.NSMAP)
+    assert sorted(i.official_id for i in inbox) == sorted(o.text for o in routed)
+    for item in inbox:
+        assert (item.appeal_id, item.event_seq, item.kind) == (appeal_id, 1, "appeal")
+        assert (item.message_id, item.status_update_id) == (message.id, outbox[0].id)
+
+
 def test_retry_after_the_addressee_left_still_gets_the_original_receipt(client, signers, gateway):
     """An appeal is decided before its transaction; a retry must not be decided again (idempotency)."""
     root = example("Appeal")
