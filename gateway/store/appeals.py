@@ -124,7 +124,7 @@ _INBOX_COLUMNS = (
     "created_at",
 )
 _INSERTS: dict[str, PreparedInserts] = {}
-_STATEMENTS: dict[tuple[str, int, int], tuple[str, dict]] = {}
+_STATEMENTS: dict[tuple[str, int, int], tuple[str, tuple]] = {}
 
 
 @dataclass(frozen=True)
@@ -156,16 +156,16 @@ class NewAppeal:
             ],
         )
 
-    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, dict]:
+    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple]:
         """PostgreSQL: the document and these rows in ONE statement (data-modifying CTEs), so that it is a
-        single round trip in autocommit instead of BEGIN, six statements and COMMIT. Returns (SQL, params)
-        for the DBAPI cursor; the statement returns the document's key."""
+        single round trip in autocommit instead of BEGIN, six statements and COMMIT. Returns the SQL with $n
+        placeholders and its parameters (for a raw cursor); the statement returns the document's key."""
         shape = (dialect.name, len(self.status_updates), len(self.inbox))
         built = _STATEMENTS.get(shape)
         if built is None:
             built = _STATEMENTS.setdefault(shape, _cte_statement(dialect, *shape[1:]))
         sql, processors = built
-        params: dict = {}
+        values: dict = {}
         for prefix, rows in (
             ("m", (message,)),
             ("a", (self.appeal,)),
@@ -174,25 +174,23 @@ class NewAppeal:
             ("i", self.inbox),
         ):
             for n, row in enumerate(rows):
-                for column, value in row.items():
-                    name = f"{prefix}{n}_{column}"
-                    if name in processors:
-                        process = processors[name]
-                        params[name] = process(value) if process else value
-        return sql, params
+                values.update((f"{prefix}{n}_{column}", value) for column, value in row.items())
+        return sql, tuple(process(values[name]) if process else values[name] for name, process in processors)
 
 
-def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple[str, dict]:
+def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple[str, tuple]:
     """WITH m AS (INSERT the document RETURNING id), a AS (INSERT the appeal SELECT …, m.id FROM m), … SELECT
     id FROM m. Every parameter is cast to its column's type (an untyped parameter in a SELECT list would be
     text). The foreign keys are checked at the end of the statement, when all rows exist. Only our own table
-    and column names are spliced into the SQL; every value is a parameter."""
+    and column names are spliced into the SQL; every value is a parameter, in PostgreSQL's own $n style (the
+    driver would otherwise convert this statement, too long for its cache, on every execution: 0.3 ms).
+    Returns the SQL and the parameters' names with their bind processors, in $n order."""
     processors: dict = {}
 
     def param(prefix: str, column) -> str:
         name = f"{prefix}_{column.name}"
         processors[name] = column.type.dialect_impl(dialect).bind_processor(dialect)
-        return f"CAST(%({name})s AS {column.type.compile(dialect)})"
+        return f"CAST(${len(processors)} AS {column.type.compile(dialect)})"
 
     def insert(table, columns, prefixes: list[str], derived) -> str:
         """One INSERT of a row per prefix, each a SELECT from m (so that it has the document's key);
@@ -234,4 +232,5 @@ def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple
     if inbox_rows:
         prefixes = [f"i{n}" for n in range(inbox_rows)]
         parts.append(f"i AS ({insert(inbox, _INBOX_COLUMNS, prefixes, inbox_key)})")
-    return "WITH " + ", ".join(parts) + " SELECT id FROM m", processors  # noqa: S608 - as above
+    sql = "WITH " + ", ".join(parts) + " SELECT id FROM m"  # noqa: S608 - as above
+    return sql, tuple(processors.items())

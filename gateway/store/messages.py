@@ -20,8 +20,9 @@ class Dependents(Protocol):
     def write(self, conn: Connection, message_pk: int) -> None:
         """After the document's INSERT, which returned `message_pk`."""
 
-    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, dict]:
-        """PostgreSQL: the document's INSERT and these rows as one statement (SQL and parameters)."""
+    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple]:
+        """PostgreSQL: the document's INSERT and these rows as one statement (SQL with $n placeholders and
+        its parameters)."""
 
 
 # Rejected bodies are kept for the operator, but a refused oversize upload is not worth 10 MiB of disk.
@@ -60,7 +61,9 @@ class MessageStore:
                 # One statement in autocommit: one round trip instead of eight.
                 sql, params = dependents.one_statement(self._engine.dialect, values)
                 with self._single_statements.connect() as conn:
-                    cursor = conn.connection.dbapi_connection.cursor()
+                    from psycopg import RawCursor  # PostgreSQL's $n placeholders, passed through as they are
+
+                    cursor = RawCursor(conn.connection.driver_connection)
                     try:
                         cursor.execute(sql, params)
                     except conn.dialect.loaded_dbapi.IntegrityError as exc:
