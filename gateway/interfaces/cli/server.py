@@ -35,6 +35,7 @@ class _Gunicorn(BaseApplication):
 
 def gunicorn_options(settings: Settings, **overrides) -> dict:
     options = {
+        **_checkpoint_hooks(settings),
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "worker_class": os.environ.get("ZVAROT_WORKER_CLASS", "sync"),
@@ -47,6 +48,19 @@ def gunicorn_options(settings: Settings, **overrides) -> dict:
     }
     options.update(overrides)
     return options
+
+
+def _checkpoint_hooks(settings: Settings) -> dict:
+    """On SQLite, the otherwise idle gunicorn master checkpoints the WAL, so that requests never do."""
+    from gateway.store.database import wal_checkpointer
+
+    checkpointer = wal_checkpointer(settings.sqlalchemy_url)
+    if checkpointer is None:
+        return {}
+    return {
+        "when_ready": lambda _server: checkpointer.start(),
+        "on_exit": lambda _server: checkpointer.stop(),
+    }
 
 
 def run_gunicorn(settings: Settings, **overrides) -> None:
