@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    Connection,
     DateTime,
     Dialect,
     ForeignKey,
@@ -138,11 +137,12 @@ class NewAppeal:
     status_updates: tuple[dict, ...]  # outbox rows
     inbox: tuple[dict, ...]
 
-    def write(self, conn: Connection, message_pk: int) -> None:
-        """Statement by statement, after the document's INSERT returned `message_pk`."""
-        inserts = _INSERTS.get(conn.dialect.name)
+    def write(self, conn, dialect: Dialect, message_pk: int) -> None:
+        """Statement by statement on the DBAPI connection `conn`, in the transaction in which the document's
+        INSERT returned `message_pk`."""
+        inserts = _INSERTS.get(dialect.name)
         if inserts is None:
-            inserts = _INSERTS.setdefault(conn.dialect.name, PreparedInserts(conn.dialect))
+            inserts = _INSERTS.setdefault(dialect.name, PreparedInserts(dialect))
         inserts(Appeal.__table__).execute(conn, {**self.appeal, "message_id": message_pk})
         inserts(AppealEvent.__table__).execute(conn, {**self.first_event, "message_id": message_pk})
         outbox = inserts(OutboxMessage.__table__, _OUTBOX_COLUMNS, returning="id")

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Dialect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.database import WRITE_OPTION, single_statement_engine, write_lock, writing
+from gateway.store.database import single_statement_engine, write_lock, writing
 from gateway.store.models import Message, RejectedDocument
 from gateway.store.prepared import PreparedInserts
 
@@ -17,8 +17,8 @@ from gateway.store.prepared import PreparedInserts
 class Dependents(Protocol):
     """Rows that belong with an accepted document and are written in its transaction (a new appeal's)."""
 
-    def write(self, conn: Connection, message_pk: int) -> None:
-        """After the document's INSERT, which returned `message_pk`."""
+    def write(self, conn, dialect: Dialect, message_pk: int) -> None:
+        """On the DBAPI connection `conn`, after the document's INSERT returned `message_pk`."""
 
     def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple]:
         """PostgreSQL: the document's INSERT and these rows as one statement (SQL with $n placeholders and
@@ -55,7 +55,7 @@ class MessageStore:
         try:
             if dependents is None:
                 with write_lock(self._engine), self._single_statements.begin() as conn:
-                    self._insert.execute(conn, values)
+                    self._insert.execute(conn.connection.dbapi_connection, values)
                 return None
             if self._engine.dialect.name == "postgresql":
                 # One statement in autocommit: one round trip instead of eight.
@@ -71,16 +71,32 @@ class MessageStore:
                     finally:
                         cursor.close()
                 return None
-            with write_lock(self._engine), self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    dependents.write(conn, self._insert_returning_key.execute(conn, values))
+            with write_lock(self._engine):
+                self._sqlite_transaction(values, dependents)
             return None
         except IntegrityError:
             existing = self.find(values["sender_system"], values["message_id"])
             if existing is None:
                 raise
             return existing
+
+    def _sqlite_transaction(self, values: dict, dependents: Dependents) -> None:
+        """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:
+        SQLAlchemy's transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3
+        module's autocommit mode, so the transaction is exactly these statements)."""
+        raw = self._engine.raw_connection()
+        try:
+            sqlite = raw.driver_connection
+            sqlite.execute("BEGIN IMMEDIATE")
+            try:
+                key = self._insert_returning_key.execute(raw, values)
+                dependents.write(raw, self._engine.dialect, key)
+                sqlite.execute("COMMIT")
+            finally:
+                if sqlite.in_transaction:
+                    sqlite.execute("ROLLBACK")
+        finally:
+            raw.close()
 
     def record_rejection(self, rejection: RejectedDocument) -> None:
         rejection.body = rejection.body[:REJECTED_BODY_LIMIT]

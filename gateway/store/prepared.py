@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Dialect, Table, bindparam
+from sqlalchemy import Dialect, Table, bindparam
 from sqlalchemy.exc import IntegrityError
 
 
@@ -34,30 +34,32 @@ class PreparedInsert:
         self.order = compiled.positiontup  # None for named paramstyles
         self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in chosen}
         self.returning = returning
+        self._integrity_error = dialect.loaded_dbapi.IntegrityError
 
     def _params(self, values: dict):
         converted = {k: (p(values[k]) if (p := self.processors[k]) else values[k]) for k in self.processors}
         return tuple(converted[k] for k in self.order) if self.order else converted
 
-    def execute(self, conn: Connection, values: dict):
-        """One row, on the DBAPI cursor of `conn`'s transaction; returns the `returning` column's value, if
-        one was asked for. (Connection.exec_driver_sql cost three times the driver's own work here.)"""
-        cursor = conn.connection.dbapi_connection.cursor()
+    def execute(self, dbapi_connection, values: dict):
+        """One row, on a cursor of the DBAPI connection (in the caller's transaction); returns the
+        `returning` column's value, if one was asked for. (SQLAlchemy's Connection.exec_driver_sql cost
+        three times the driver's own work here.)"""
+        cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, self._params(values))
             return cursor.fetchone()[0] if self.returning else None
-        except conn.dialect.loaded_dbapi.IntegrityError as exc:
+        except self._integrity_error as exc:
             raise IntegrityError(self.sql, None, exc) from exc  # as SQLAlchemy would have raised it
         finally:
             cursor.close()
 
-    def execute_many(self, conn: Connection, rows: Iterable[dict]) -> None:
+    def execute_many(self, dbapi_connection, rows: Iterable[dict]) -> None:
         params = [self._params(values) for values in rows]
         if params:
-            cursor = conn.connection.dbapi_connection.cursor()
+            cursor = dbapi_connection.cursor()
             try:
                 cursor.executemany(self.sql, params)
-            except conn.dialect.loaded_dbapi.IntegrityError as exc:
+            except self._integrity_error as exc:
                 raise IntegrityError(self.sql, None, exc) from exc
             finally:
                 cursor.close()
