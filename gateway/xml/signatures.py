@@ -131,7 +131,40 @@ def _check_signed_info(signature: etree._Element, policy: SignaturePolicy) -> tu
     return method, digest_method, digest_value
 
 
-def _certificates(signature: etree._Element) -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
+@dataclass(frozen=True)
+class _Known:
+    """A certificate as read once: the same system's seal arrives on every document it sends."""
+
+    cert: x509.Certificate
+    is_ca: bool
+    public_key: object
+    fingerprint: bytes  # SHA-256 of the DER
+
+
+class _CertificateCache:
+    """Parsed certificates by their DER bytes (bounded; parsing and inspecting one cost ~90 us)."""
+
+    def __init__(self, size: int = 4096):
+        self._known: OrderedDict[bytes, _Known] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, der: bytes) -> _Known:
+        with self._lock:
+            known = self._known.get(der)
+            if known is not None:
+                self._known.move_to_end(der)
+                return known
+        cert = x509.load_der_x509_certificate(der)  # ValueError for an unreadable one: not cached
+        known = _Known(cert, _is_ca(cert), cert.public_key(), cert.fingerprint(_SHA256))
+        with self._lock:
+            self._known[der] = known
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return known
+
+
+def _certificates(signature: etree._Element) -> tuple[_Known, tuple[x509.Certificate, ...]]:
     """The signer's certificate and the others it sent, from X509Data only."""
     key_info = signature.find(ns.ds("KeyInfo"))
     blobs = [] if key_info is None else key_info.findall(f"{ns.ds('X509Data')}/{ns.ds('X509Certificate')}")
@@ -140,15 +173,15 @@ def _certificates(signature: etree._Element) -> tuple[x509.Certificate, tuple[x5
     certs = []
     for blob in blobs:
         try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((blob.text or "").split()))))
+            certs.append(_CERTS.get(base64.b64decode("".join((blob.text or "").split()))))
         except ValueError as exc:
             raise Rejection("signature-profile", f"unreadable X509Certificate: {exc}") from None
-    leaves = [c for c in certs if not _is_ca(c)]
+    leaves = [c for c in certs if not c.is_ca]
     if len(leaves) != 1:
         raise Rejection(
             "signature-profile", f"X509Data must hold exactly one end-entity certificate, found {len(leaves)}"
         )
-    return leaves[0], tuple(c for c in certs if c is not leaves[0])
+    return leaves[0], tuple(c.cert for c in certs if c is not leaves[0])
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -158,8 +191,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _check_key(cert: x509.Certificate, method: str, policy: SignaturePolicy) -> None:
-    key = cert.public_key()
+def _check_key(key, method: str, policy: SignaturePolicy) -> None:
     if isinstance(key, rsa.RSAPublicKey):
         if method not in _RSA_METHODS:
             raise Rejection("signature-profile", f"{method} does not match the certificate's RSA key")
@@ -209,8 +241,8 @@ class _KeyCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def key_for(self, cert: x509.Certificate) -> xmlsec.Key:
-        fingerprint = cert.fingerprint(_SHA256)
+    def key_for(self, known: _Known) -> xmlsec.Key:
+        fingerprint = known.fingerprint
         with self._lock:
             key = self._keys.get(fingerprint)
             if key is not None:
@@ -218,7 +250,7 @@ class _KeyCache:
                 return key
         # The bare public key, not the certificate: a key that carries its certificate is copied with it into
         # every verification context (~60 us).
-        public_pem = cert.public_key().public_bytes(
+        public_pem = known.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         key = xmlsec.Key.from_memory(public_pem, xmlsec.constants.KeyDataFormatPem)
@@ -231,11 +263,12 @@ class _KeyCache:
 
 _SHA256 = hashes.SHA256()
 _KEYS = _KeyCache()
+_CERTS = _CertificateCache()
 
 
-def _engine_verify(signature: etree._Element, cert: x509.Certificate) -> None:
+def _engine_verify(signature: etree._Element, known: _Known) -> None:
     ctx = xmlsec.SignatureContext()
-    ctx.key = _KEYS.key_for(cert)
+    ctx.key = _KEYS.key_for(known)
     # Belt and braces: the engine itself refuses any Reference transform outside the profile. (SignedInfo's
     # algorithms were allowlisted above; restricting them here too would also shut out RSA-PSS, which
     # libxmlsec1 supports but python-xmlsec has no constant for.)
@@ -260,19 +293,19 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
     signature = find_signature(root)
     _check_signature_children(signature)
     method, digest_method, digest_value = _check_signed_info(signature, policy)
-    cert, others = _certificates(signature)
-    _check_key(cert, method, policy)
+    signer, others = _certificates(signature)
+    _check_key(signer.public_key, method, policy)
     signed_bytes = canonical_without_signature(root, signature)
     digest = base64.b64encode(_DIGESTS[digest_method](signed_bytes).digest()).decode()
     if digest != digest_value:
         raise Rejection(
             "signature-invalid", "the content does not match the signed digest (altered after signing)"
         )
-    _engine_verify(signature, cert)
+    _engine_verify(signature, signer)
     return VerifiedSignature(
         signed_root=parse_trusted(signed_bytes),
         signed_bytes=signed_bytes,
-        certificate=cert,
+        certificate=signer.cert,
         untrusted_chain=others,
         signature_method=method,
         digest_method=digest_method,
