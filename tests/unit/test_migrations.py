@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from gateway.store.database import downgrade, migrate
 from gateway.store.models import Base
@@ -25,3 +26,29 @@ def test_downgrade_to_nothing_and_up_again(empty_engine):
     assert {"messages", "rejected_documents", "systems", "officials", "org_units"} <= set(
         inspect(empty_engine).get_table_names()
     )
+
+
+def test_on_postgresql_documents_and_status_updates_stay_inline(empty_engine):
+    """Rows up to a page are not TOAST-compressed on the hot path (migrations 0002 and 0008)."""
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    migrate(empty_engine)
+    with empty_engine.connect() as conn:
+        options = dict(
+            conn.execute(
+                text(
+                    "SELECT relname, reloptions FROM pg_class WHERE relname IN ('messages', 'outbox') "
+                    "AND relnamespace = to_regnamespace(current_schema())::oid"
+                )
+            ).all()
+        )
+    assert options == {"messages": ["toast_tuple_target=8160"], "outbox": ["toast_tuple_target=8160"]}
+    downgrade(empty_engine, "0007")
+    with empty_engine.connect() as conn:
+        outbox = conn.execute(
+            text(
+                "SELECT reloptions FROM pg_class WHERE relname = 'outbox' "
+                "AND relnamespace = to_regnamespace(current_schema())::oid"
+            )
+        ).scalar()
+    assert outbox is None
