@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 WRITE_OPTION = "zvarot_write"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # SQLite's default (1000 pages) makes every ~60th accepted appeal copy the WAL into the database and fsync
-# inside its request. Served by `zvarot serve`, a WalCheckpointer in the gunicorn master does that instead;
+# inside its request. Served by `zvarot serve`, a WalCheckpointer thread in each worker does that instead;
 # this bound only keeps the WAL from growing past ~40 MB where nothing checkpoints (CLI, tests, a stuck
 # checkpointer).
 WAL_AUTOCHECKPOINT_PAGES = 10_000
@@ -89,8 +89,8 @@ class WalCheckpointer:
 
     Measured with `zvarot bench`: with checkpoints inside requests (fsync included) the full pipeline served
     ~650 appeals/s; without them, ~700. A PASSIVE checkpoint never blocks readers or writers; pages rewritten
-    between two checkpoints (index tails) are copied once. Each run opens its own short-lived connection, so
-    no connection outlives a fork of the process that runs this (the gunicorn master).
+    between two checkpoints (index tails) are copied once. Each run opens its own short-lived connection.
+    Start it only in a process that will not fork while it runs (SQLite is not fork-safe across threads).
     """
 
     def __init__(self, database: str, interval: float = 1.0):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from sqlalchemy import text
 
@@ -51,11 +52,19 @@ def test_the_checkpointer_thread_checkpoints_and_stops(tmp_path):
     engine.dispose()
 
 
-def test_only_a_sqlite_gateway_runs_a_checkpointer_in_the_gunicorn_master(tmp_path):
+def test_each_gunicorn_worker_of_a_sqlite_gateway_runs_a_checkpointer_after_its_fork(tmp_path):
     sqlite = gunicorn_options(Settings(home=tmp_path))
-    assert callable(sqlite["when_ready"]) and callable(sqlite["on_exit"])
+    worker = SimpleNamespace(pid=4242)
+    sqlite["post_fork"](None, worker)  # what gunicorn calls in the new worker
+    running = sqlite["post_fork"].__self__.running
+    try:
+        assert running[4242]._thread.is_alive()
+    finally:
+        checkpointer = running[4242]
+        sqlite["worker_exit"](None, worker)
+    assert 4242 not in running and not checkpointer._thread.is_alive()
     postgres = gunicorn_options(
         Settings(home=tmp_path, database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     )
-    assert "when_ready" not in postgres and "on_exit" not in postgres
+    assert "post_fork" not in postgres and "worker_exit" not in postgres
     assert wal_checkpointer("sqlite:///:memory:") is None

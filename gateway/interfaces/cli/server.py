@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from gunicorn.app.base import BaseApplication
 
 from gateway.config import Settings
+from gateway.store.database import WalCheckpointer, wal_checkpointer
 
 
 class _Gunicorn(BaseApplication):
@@ -50,17 +51,31 @@ def gunicorn_options(settings: Settings, **overrides) -> dict:
     return options
 
 
-def _checkpoint_hooks(settings: Settings) -> dict:
-    """On SQLite, the otherwise idle gunicorn master checkpoints the WAL, so that requests never do."""
-    from gateway.store.database import wal_checkpointer
+class WorkerCheckpointers:
+    """On SQLite, each gunicorn worker checkpoints the WAL from a thread of its own, so that requests never
+    do. Started after the fork, in the worker (which never forks again): SQLite must not be in use by another
+    thread of a process that forks, so not in the master."""
 
-    checkpointer = wal_checkpointer(settings.sqlalchemy_url)
-    if checkpointer is None:
-        return {}
-    return {
-        "when_ready": lambda _server: checkpointer.start(),
-        "on_exit": lambda _server: checkpointer.stop(),
-    }
+    def __init__(self, url: str):
+        self.url = url
+        self.running: dict[int, WalCheckpointer] = {}
+
+    def post_fork(self, _server, worker) -> None:
+        checkpointer = wal_checkpointer(self.url)
+        checkpointer.start()
+        self.running[worker.pid] = checkpointer
+
+    def worker_exit(self, _server, worker) -> None:
+        checkpointer = self.running.pop(worker.pid, None)
+        if checkpointer is not None:
+            checkpointer.stop()
+
+
+def _checkpoint_hooks(settings: Settings) -> dict:
+    if wal_checkpointer(settings.sqlalchemy_url) is None:
+        return {}  # PostgreSQL checkpoints on its own
+    hooks = WorkerCheckpointers(settings.sqlalchemy_url)
+    return {"post_fork": hooks.post_fork, "worker_exit": hooks.worker_exit}
 
 
 def run_gunicorn(settings: Settings, **overrides) -> None:
