@@ -41,6 +41,8 @@ class SignaturePolicy:
     signature_methods: frozenset[str] = _RSA_METHODS | _EC_METHODS
     digest_methods: frozenset[str] = frozenset(_DIGESTS)
     min_rsa_bits: int = 2048
+    # SPEC sets only a floor; no CA issues more than 8192 bits, and a huge key makes every check costly.
+    max_rsa_bits: int = 8192
     ec_curves: frozenset[str] = frozenset({"secp256r1", "secp384r1"})
 
 
@@ -142,12 +144,29 @@ class _Known:
 
 
 class _CertificateCache:
-    """Parsed certificates by their DER bytes (bounded; parsing and inspecting one cost ~90 us)."""
+    """Parsed certificates by their DER bytes; parsing and inspecting one costs ~90 us.
 
-    def __init__(self, size: int = 4096):
+    The cache is filled before the certificate is trusted (the chain is checked later, in gateway.trust), so
+    anyone can put entries in it: it is bounded by bytes as well as by count, and a certificate larger than
+    any real one is parsed every time rather than kept.
+    """
+
+    MAX_CACHED_DER = 16 * 1024  # real X.509 certificates are 1-3 KB; a national CA's rarely pass 8 KB
+    BUDGET_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, size: int = 4096, budget_bytes: int = BUDGET_BYTES):
         self._known: OrderedDict[bytes, _Known] = OrderedDict()
         self._size = size
+        self._budget = budget_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes
 
     def get(self, der: bytes) -> _Known:
         with self._lock:
@@ -157,10 +176,15 @@ class _CertificateCache:
                 return known
         cert = x509.load_der_x509_certificate(der)  # ValueError for an unreadable one: not cached
         known = _Known(cert, _is_ca(cert), cert.public_key(), cert.fingerprint(_SHA256))
+        if len(der) > self.MAX_CACHED_DER:
+            return known
         with self._lock:
-            self._known[der] = known
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
+            if der not in self._known:
+                self._known[der] = known
+                self._bytes += len(der)
+            while len(self._known) > self._size or self._bytes > self._budget:
+                evicted, _ = self._known.popitem(last=False)
+                self._bytes -= len(evicted)
         return known
 
 
@@ -199,6 +223,11 @@ def _check_key(key, method: str, policy: SignaturePolicy) -> None:
             raise Rejection(
                 "signature-profile",
                 f"RSA key of {key.key_size} bits; at least {policy.min_rsa_bits} required",
+            )
+        if key.key_size > policy.max_rsa_bits:
+            raise Rejection(
+                "signature-profile",
+                f"RSA key of {key.key_size} bits; at most {policy.max_rsa_bits} accepted",
             )
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if method not in _EC_METHODS:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 from sqlalchemy import select
@@ -86,8 +87,14 @@ def test_a_period_must_begin_on_its_first_day(client, signers):
     submit(client, signers, DEPT_HEAD, work_report("year", "2024-01-01"))
 
 
+def _gateway_today(client) -> date:
+    """Today on the gateway's legal clock (Europe/Minsk by default), not the test machine's: the two differ
+    for some hours around midnight UTC."""
+    return datetime.now(ZoneInfo(client.application.extensions["zvarot"].settings.timezone)).date()
+
+
 def test_a_period_that_has_not_begun_is_refused(client, signers):
-    next_year = date.today().year + 1
+    next_year = _gateway_today(client).year + 1
     codes = submit(client, signers, DEPT_HEAD, work_report("year", f"{next_year}-01-01"), expect=409)
     assert codes == ["invalid-transition"]
 
@@ -172,7 +179,8 @@ def test_the_reports_api_filters_by_official_and_period(client, signers):
 
 
 def test_the_report_schedule_of_an_official(client, signers):
-    this_monday = date.today() - timedelta(days=date.today().weekday())
+    today = _gateway_today(client)
+    this_monday = today - timedelta(days=today.weekday())
     last_monday = this_monday - timedelta(days=7)
     submit(client, signers, DEPT_HEAD, work_report("week", this_monday.isoformat()))
     submit(client, signers, DEPT_HEAD, work_report("week", last_monday.isoformat()))
