@@ -65,7 +65,7 @@ class AppealChange:
     notify_systems: tuple[str, ...]
     inbox: list[InboxNotice] = field(default_factory=list)
     # A new appeal, decided but not yet written: its row and its first event's row, each without the key of
-    # the Appeal document (known only once that is stored; see gateway.store.appeals.insert_new_appeal).
+    # the Appeal document (known only once that is stored; see gateway.store.appeals.NewAppeal).
     new_rows: tuple[dict, dict] | None = None
 
 

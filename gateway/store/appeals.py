@@ -124,6 +124,10 @@ _INBOX_COLUMNS = (
 )
 _INSERTS: dict[str, PreparedInserts] = {}
 _STATEMENTS: dict[tuple[str, int, int], tuple[str, tuple]] = {}
+# Statements are built per shape (status updates, inbox rows); beyond these an appeal's rows go the
+# statement-by-statement way, which keeps the cache small and every statement far below 65,535 parameters.
+ONE_STATEMENT_MAX_STATUS_UPDATES = 8
+ONE_STATEMENT_MAX_INBOX_ROWS = 40
 
 
 @dataclass(frozen=True)
@@ -156,10 +160,16 @@ class NewAppeal:
             ],
         )
 
-    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple]:
+    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple] | None:
         """PostgreSQL: the document and these rows in ONE statement (data-modifying CTEs), so that it is a
         single round trip in autocommit instead of BEGIN, six statements and COMMIT. Returns the SQL with $n
-        placeholders and its parameters (for a raw cursor); the statement returns the document's key."""
+        placeholders and its parameters (for a raw cursor), or None for an appeal with more rows than
+        the statements we keep are built for."""
+        if (
+            len(self.status_updates) > ONE_STATEMENT_MAX_STATUS_UPDATES
+            or len(self.inbox) > ONE_STATEMENT_MAX_INBOX_ROWS
+        ):
+            return None
         shape = (dialect.name, len(self.status_updates), len(self.inbox))
         built = _STATEMENTS.get(shape)
         if built is None:
@@ -178,6 +188,14 @@ class NewAppeal:
         return sql, tuple(process(values[name]) if process else values[name] for name, process in processors)
 
 
+def _unsized(column_type):
+    """The type to cast a parameter to: VARCHAR without its length, because CAST(x AS VARCHAR(64)) cuts a
+    longer value silently, where the INSERT into the VARCHAR(64) column refuses it."""
+    if isinstance(column_type, String) and column_type.length is not None:
+        return String()
+    return column_type
+
+
 def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple[str, tuple]:
     """WITH m AS (INSERT the document RETURNING id), a AS (INSERT the appeal SELECT …, m.id FROM m), … SELECT
     id FROM m. Every parameter is cast to its column's type (an untyped parameter in a SELECT list would be
@@ -190,7 +208,7 @@ def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple
     def param(prefix: str, column) -> str:
         name = f"{prefix}_{column.name}"
         processors[name] = column.type.dialect_impl(dialect).bind_processor(dialect)
-        return f"CAST(${len(processors)} AS {column.type.compile(dialect)})"
+        return f"CAST(${len(processors)} AS {_unsized(column.type).compile(dialect)})"
 
     def insert(table, columns, prefixes: list[str], derived) -> str:
         """One INSERT of a row per prefix, each a SELECT from m (so that it has the document's key);

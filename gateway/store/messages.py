@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store.database import single_statement_engine, write_lock, writing
 from gateway.store.models import Message, RejectedDocument
-from gateway.store.prepared import PreparedInserts
+from gateway.store.prepared import PreparedInserts, driver_error
 
 
 class Dependents(Protocol):
@@ -20,9 +20,9 @@ class Dependents(Protocol):
     def write(self, conn, dialect: Dialect, message_pk: int) -> None:
         """On the DBAPI connection `conn`, after the document's INSERT returned `message_pk`."""
 
-    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple]:
+    def one_statement(self, dialect: Dialect, message: dict) -> tuple[str, tuple] | None:
         """PostgreSQL: the document's INSERT and these rows as one statement (SQL with $n placeholders and
-        its parameters)."""
+        its parameters), or None where they are too many for one (then `write` runs in a transaction)."""
 
 
 # Rejected bodies are kept for the operator, but a refused oversize upload is not worth 10 MiB of disk.
@@ -58,18 +58,14 @@ class MessageStore:
                     self._insert.execute(conn.connection.dbapi_connection, values)
                 return None
             if self._engine.dialect.name == "postgresql":
-                # One statement in autocommit: one round trip instead of eight.
-                sql, params = dependents.one_statement(self._engine.dialect, values)
-                with self._single_statements.connect() as conn:
-                    from psycopg import RawCursor  # PostgreSQL's $n placeholders, passed through as they are
-
-                    cursor = RawCursor(conn.connection.driver_connection)
-                    try:
-                        cursor.execute(sql, params)
-                    except conn.dialect.loaded_dbapi.IntegrityError as exc:
-                        raise IntegrityError(sql, None, exc) from exc
-                    finally:
-                        cursor.close()
+                one = dependents.one_statement(self._engine.dialect, values)
+                if one is not None:
+                    self._execute_one_statement(*one)
+                    return None
+                with self._engine.begin() as conn:  # the main engine: a transaction, not autocommit
+                    raw = conn.connection.dbapi_connection
+                    key = self._insert_returning_key.execute(raw, values)
+                    dependents.write(raw, self._engine.dialect, key)
                 return None
             with write_lock(self._engine):
                 self._sqlite_transaction(values, dependents)
@@ -79,6 +75,19 @@ class MessageStore:
             if existing is None:
                 raise
             return existing
+
+    def _execute_one_statement(self, sql: str, params: tuple) -> None:
+        """PostgreSQL, in autocommit: one round trip instead of eight."""
+        from psycopg import RawCursor  # PostgreSQL's $n placeholders, passed through as they are
+
+        with self._single_statements.connect() as conn:
+            cursor = RawCursor(conn.connection.driver_connection)
+            try:
+                cursor.execute(sql, params)
+            except conn.dialect.loaded_dbapi.Error as exc:
+                raise driver_error(conn.dialect, sql, exc) from exc
+            finally:
+                cursor.close()
 
     def _sqlite_transaction(self, values: dict, dependents: Dependents) -> None:
         """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:

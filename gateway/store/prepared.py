@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Dialect, Table, bindparam
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
+
+
+def driver_error(dialect: Dialect, sql: str, exc: Exception) -> DBAPIError:
+    """The driver's exception wrapped as SQLAlchemy would have wrapped it (IntegrityError, DataError,
+    OperationalError, ...), so callers handle one family of errors whichever path wrote the row."""
+    return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 class PreparedInsert:
@@ -34,7 +40,7 @@ class PreparedInsert:
         self.order = compiled.positiontup  # None for named paramstyles
         self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in chosen}
         self.returning = returning
-        self._integrity_error = dialect.loaded_dbapi.IntegrityError
+        self._dialect = dialect
 
     def _params(self, values: dict):
         converted = {k: (p(values[k]) if (p := self.processors[k]) else values[k]) for k in self.processors}
@@ -48,8 +54,8 @@ class PreparedInsert:
         try:
             cursor.execute(self.sql, self._params(values))
             return cursor.fetchone()[0] if self.returning else None
-        except self._integrity_error as exc:
-            raise IntegrityError(self.sql, None, exc) from exc  # as SQLAlchemy would have raised it
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise driver_error(self._dialect, self.sql, exc) from exc
         finally:
             cursor.close()
 
@@ -59,8 +65,8 @@ class PreparedInsert:
             cursor = dbapi_connection.cursor()
             try:
                 cursor.executemany(self.sql, params)
-            except self._integrity_error as exc:
-                raise IntegrityError(self.sql, None, exc) from exc
+            except self._dialect.loaded_dbapi.Error as exc:
+                raise driver_error(self._dialect, self.sql, exc) from exc
             finally:
                 cursor.close()
 

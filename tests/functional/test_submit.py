@@ -126,7 +126,7 @@ def test_a_new_appeal_s_rows_point_at_its_document_and_first_status_update(clien
     }
     assert len({o.document for o in outbox}) == 1  # one signed StatusUpdate, queued for each system
     routed = receipt_of(response).findall("zv:Body/zv:Appeal/zv:RoutedTo/zv:Official", ns.NSMAP)
-    assert sorted(i.official_id for i in inbox) == sorted(o.text for o in routed)
+    assert inbox and sorted(i.official_id for i in inbox) == sorted(o.text for o in routed)
     for item in inbox:
         assert (item.appeal_id, item.event_seq, item.kind) == (appeal_id, 1, "appeal")
         assert (item.message_id, item.status_update_id) == (message.id, outbox[0].id)

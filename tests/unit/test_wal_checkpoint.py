@@ -1,4 +1,5 @@
-"""SQLite's WAL is checkpointed by a thread of the gunicorn master, not inside requests."""
+"""SQLite's WAL is checkpointed by a thread in each gunicorn worker (started after the fork), not inside
+requests."""
 
 from __future__ import annotations
 
@@ -68,3 +69,12 @@ def test_each_gunicorn_worker_of_a_sqlite_gateway_runs_a_checkpointer_after_its_
     )
     assert "post_fork" not in postgres and "worker_exit" not in postgres
     assert wal_checkpointer("sqlite:///:memory:") is None
+
+
+def test_only_a_sqlite_file_gets_a_checkpointer(tmp_path):
+    database = tmp_path / "zvarot.db"
+    found = wal_checkpointer(f"sqlite:///{database}?timeout=30")
+    assert found is not None and found.database == str(database)  # the query is not part of the path
+    assert wal_checkpointer("sqlite:///:memory:") is None
+    assert wal_checkpointer("sqlite://") is None
+    assert wal_checkpointer("postgresql+psycopg://postgres@127.0.0.1:5432/test") is None
