@@ -33,6 +33,7 @@ from gateway.interfaces.cli.main import cli
 from gateway.store.appeals import OutboxMessage
 from gateway.store.database import session_factory
 from gateway.store.directory import System
+from gateway.store.models import DEMO_SENDER
 from tests.helpers import ROOT, new_appeal
 
 PORTAL, DMS = "sys-portal", "sys-dms-housing"
@@ -588,6 +589,12 @@ def test_systems_add_and_set_endpoint(gateway, database_url):
     assert bad.exit_code == 2 and "not an http(s) URL" in bad.output
     unknown = runner.invoke(cli, ["systems", "set-endpoint", "--id", "nope", "--delivery", "none"], env=env)
     assert unknown.exit_code == 1 and "no system 'nope'" in unknown.output
+    reserved = runner.invoke(
+        cli,
+        ["systems", "add", "--id", DEMO_SENDER, "--name", "x", "--kind", "dms", "--type", "WorkReport"],
+        env=env,
+    )
+    assert reserved.exit_code == 2 and "reserved for the demo history" in reserved.output
     with session_factory(gateway.engine)() as session:
         assert session.get(System, "sys-dms-test").endpoint_url == "http://10.0.0.7/in"
 

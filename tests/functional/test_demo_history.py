@@ -59,10 +59,10 @@ def counts(sessions) -> dict[str, int]:
         }
 
 
-def run_bootstrap(settings: Settings) -> str:
+def run_bootstrap(settings: Settings, demo_history: bool | None = True) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        bootstrap(settings)
+        bootstrap(settings, demo_history)
     return out.getvalue()
 
 
@@ -252,6 +252,32 @@ def test_the_ratings_are_exactly_recomputable(fresh):
         assert before
         gateway.ratings.compute_and_store(gateway.sessions, IsoWeek.parse(week))
         assert snapshots(week) == before, week
+
+
+def test_a_database_named_by_url_gets_no_history_unless_asked(tmp_path, database_url, pki_dir):
+    """Made-up reports and ratings must never land unasked in a real database: `zvarot up` with
+    ZVAROT_DATABASE_URL sets up the demo world (directory, systems) but writes no history."""
+    with scratch_database(database_url, tmp_path / "named.db", prefix="zn") as url:
+        settings = Settings(home=tmp_path, database_url=url, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
+        output = run_bootstrap(settings, demo_history=None)
+        assert "demo history: not written" in output and "--demo-history" in output
+        engine = make_engine(url)
+        try:
+            gateway = build_gateway(settings, engine=engine)
+            table = counts(gateway.sessions)
+        finally:
+            engine.dispose()
+    assert table["systems"] > 0 and table["officials"] > 0  # the demo world is there
+    assert table["messages"] == table["work_reports"] == table["rating_runs"] == 0
+
+
+def test_the_embedded_default_gets_it_unless_told_not_to(tmp_path, pki_dir):
+    settings = Settings(home=tmp_path, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
+    assert settings.database_url == "" and settings.sqlalchemy_url.startswith("sqlite:///")
+    output = run_bootstrap(settings, demo_history=False)
+    assert "demo history: not written" in output
+    output = run_bootstrap(settings, demo_history=None)  # `zvarot up` on the embedded default
+    assert re.search(r"demo history: \d+ appeals", output), output
 
 
 def test_the_same_day_gives_the_same_history(gateway):

@@ -54,9 +54,12 @@ def migrate() -> None:
     click.echo(f"database at head: {_redacted(settings.sqlalchemy_url)}")
 
 
-def bootstrap(settings: Settings) -> None:
+def bootstrap(settings: Settings, demo_history: bool | None = None) -> None:
     """First-run set-up of the embedded default: migrations, dev PKI, the demo world and its history (each
-    idempotent; the history is written only into a database without documents or ratings)."""
+    idempotent; the history is written only into a database without documents or ratings).
+
+    The history is made-up past activity with ratings computed from it: by default it is written only into
+    the embedded SQLite database, never into one named by ZVAROT_DATABASE_URL unless asked for."""
     from gateway.app import ratings_service
     from gateway.demo.history import seed_demo_history
     from gateway.demo.seed import demo_identities, seed_demo_world
@@ -70,22 +73,38 @@ def bootstrap(settings: Settings) -> None:
     init_pki(settings.pki_dir, systems=systems, officials=officials, gateway_uid=settings.gateway_uid)
     sessions = session_factory(engine)
     added = seed_demo_world(sessions)
-    history = seed_demo_history(sessions, ratings_service(settings))
+    if demo_history is None:
+        demo_history = not settings.database_url
+    history = seed_demo_history(sessions, ratings_service(settings)) if demo_history else None
     engine.dispose()
     click.echo(
         f"database: {_redacted(settings.sqlalchemy_url)}; dev PKI: {settings.pki_dir}/manifest.json; "
         f"demo rows added: {added}"
     )
-    click.echo(f"demo history: {history.describe()}")
+    if history is not None:
+        click.echo(f"demo history: {history.describe()}")
+    else:
+        click.echo(
+            "demo history: not written (only the embedded database gets it unasked; "
+            "`zvarot up --demo-history` writes it into this one)"
+        )
+
+
+_DEMO_HISTORY = click.option(
+    "--demo-history/--no-demo-history",
+    default=None,
+    help="write the made-up demo history (reports, reviews, ratings); default: only into the embedded SQLite",
+)
 
 
 @cli.command()
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=None)
-def up(port: int | None, workers: int | None) -> None:
+@_DEMO_HISTORY
+def up(port: int | None, workers: int | None, demo_history: bool | None) -> None:
     """Set up the embedded default on first run (SQLite, dev PKI, demo world), then serve HTTP."""
     settings = _settings()
-    bootstrap(settings)
+    bootstrap(settings, demo_history)
     _serve(settings.with_(port=port or settings.port, workers=workers or settings.workers))
 
 
@@ -271,7 +290,10 @@ def systems_add(
 ) -> None:
     from gateway.store.database import writing
     from gateway.store.directory import System, SystemAgency
+    from gateway.store.models import DEMO_SENDER
 
+    if system_id == DEMO_SENDER:  # its documents would be shown as made-up demo data
+        raise click.BadParameter(f"{DEMO_SENDER!r} is reserved for the demo history", param_hint="--id")
     endpoint = _endpoint(endpoint, delivery)
     with _database() as sessions, writing(sessions) as session:
         session.add(
@@ -534,7 +556,8 @@ def operators_list() -> None:
 
 @cli.command()
 @click.option("--url", default=None, help="a running gateway; default: start one for the demo")
-def demo(url: str | None) -> None:
+@_DEMO_HISTORY
+def demo(url: str | None, demo_history: bool | None) -> None:
     """Drive one appeal through its whole life over HTTP with real signatures, and print its timeline."""
     from gateway.demo.run import DemoClient, run_demo
 
@@ -542,7 +565,7 @@ def demo(url: str | None) -> None:
     if url:
         run_demo(DemoClient(url, settings.pki_dir, say=click.echo))
         return
-    bootstrap(settings)
+    bootstrap(settings, demo_history)
     from gateway.interfaces.cli.server import background_server
 
     with background_server(settings) as base_url:
