@@ -76,7 +76,7 @@ def ratings_service(settings: Settings, deadlines: DeadlinePolicy | None = None)
 
 
 def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
-    engine = engine or make_engine(settings.sqlalchemy_url)
+    engine = engine or make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     sessions = session_factory(engine)
     certificates = CertificateVerifier(TrustStore.load(settings.trust_dir))
     # The receipt certificate chain goes into every receipt so that verifiers need only the root.

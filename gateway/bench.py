@@ -273,10 +273,16 @@ def _run(home: Path, url: str, *, seconds: float, workers: int, rate: float, cli
     from gateway.pki import init_pki
     from gateway.store.database import make_engine, migrate, session_factory
 
-    settings = Settings(home=home, database_url=url, pki_dir=home / "pki", trust_dir=home / "pki" / "trust")
+    settings = Settings(
+        home=home,
+        database_url=url,
+        pki_dir=home / "pki",
+        trust_dir=home / "pki" / "trust",
+        sqlite_synchronous=Settings.from_env().sqlite_synchronous,  # the served workers read it from there
+    )
     systems, officials = demo_identities()
     init_pki(settings.pki_dir, systems=systems, officials=officials)
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     migrate(engine)
     seed_demo_world(session_factory(engine))
     engine.dispose()
@@ -284,7 +290,11 @@ def _run(home: Path, url: str, *, seconds: float, workers: int, rate: float, cli
     needed = 1000 + 2 * int(seconds * 2500) + int(seconds * rate) + clients + 100
     print(f"preparing {needed} signed appeals …", flush=True)
     docs = make_appeals(settings.pki_dir, needed)
-    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite (WAL)"
+    database = (
+        "PostgreSQL"
+        if url.startswith("postgresql")
+        else f"SQLite (WAL, synchronous={settings.sqlite_synchronous})"
+    )
     print(
         f"appeal size: {len(docs[0])} bytes; database: {database}; "
         f"{os.cpu_count()} cores; {workers} gunicorn workers; {clients} client connections"

@@ -14,6 +14,9 @@ DEFAULT_DELIVERERS = (
 )
 
 
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")  # the two that keep a WAL database consistent after a crash
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"ZVAROT_{name}", default)
 
@@ -22,6 +25,10 @@ def _env(name: str, default: str) -> str:
 class Settings:
     home: Path = Path("var")
     database_url: str = ""  # empty: SQLite (WAL) at <home>/zvarot.db
+    # SQLite's PRAGMA synchronous. FULL: every commit is on disk before its receipt is sent (SPEC: "durably
+    # committed"), across power loss too. NORMAL gives that up for the last commits before a power loss (not a
+    # crash of the process) for a cheaper commit; docs/performance.md#durability-on-sqlite.
+    sqlite_synchronous: str = "FULL"
     pki_dir: Path = Path("var/pki")
     trust_dir: Path = Path("var/pki/trust")
     # The gateway's receipt-signing key and certificate; default: the dev PKI's gateway identity.
@@ -63,6 +70,13 @@ class Settings:
     console_session_minutes: int = 30  # an operator idle this long must log in again
     secure_cookies: bool = False  # mark the session cookie Secure (set it when served behind https)
 
+    def __post_init__(self) -> None:
+        if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"ZVAROT_SQLITE_SYNCHRONOUS={self.sqlite_synchronous!r}: expected one of "
+                f"{', '.join(SQLITE_SYNCHRONOUS)}"
+            )
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -93,6 +107,7 @@ class Settings:
         return cls(
             home=home,
             database_url=_env("DATABASE_URL", ""),
+            sqlite_synchronous=_env("SQLITE_SYNCHRONOUS", "FULL").strip().upper(),
             pki_dir=pki_dir,
             trust_dir=Path(_env("TRUST_DIR", str(pki_dir / "trust"))),
             receipt_key=Path(key) if key else None,

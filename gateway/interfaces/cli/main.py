@@ -26,7 +26,8 @@ def _database() -> Iterator[sessionmaker]:
     """Sessions on the configured database for one command; the pool is closed afterwards."""
     from gateway.store.database import make_engine, session_factory
 
-    engine = make_engine(_settings().sqlalchemy_url)
+    settings = _settings()
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     try:
         yield session_factory(engine)
     finally:
@@ -48,7 +49,7 @@ def migrate() -> None:
     from gateway.store.database import migrate as run_migrations
 
     settings = _settings()
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     run_migrations(engine)
     engine.dispose()
     click.echo(f"database at head: {_redacted(settings.sqlalchemy_url)}")
@@ -67,7 +68,7 @@ def bootstrap(settings: Settings, demo_history: bool | None = None) -> None:
     from gateway.store.database import make_engine, session_factory
     from gateway.store.database import migrate as run_migrations
 
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     run_migrations(engine)
     systems, officials = demo_identities()
     init_pki(settings.pki_dir, systems=systems, officials=officials, gateway_uid=settings.gateway_uid)
@@ -609,7 +610,7 @@ def directory_import(file: Path, trust_dir: Path | None) -> None:
         click.echo(f"warning: {file} is not signed; applying it as an operator action", err=True)
     else:
         click.echo(f"signature valid: signed by {read.signer.uid} ({read.signer.subject})")
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     try:
         with writing(session_factory(engine)) as session:
             summary = apply_directory_update(session, read.update)
@@ -629,7 +630,8 @@ def directory_show(with_officials: bool) -> None:
     from gateway.interfaces.cli.directory import render_tree
     from gateway.store.database import make_engine, session_factory
 
-    engine = make_engine(_settings().sqlalchemy_url)
+    settings = _settings()
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     with session_factory(engine)() as session:
         snapshot = load_snapshot(session)
     engine.dispose()
