@@ -95,7 +95,22 @@ class IngestPipeline:
             authority = self._authorize(header, signer, signature)
             return self._accept(data, sha256, received_at, _Accepted(header, signature, signer, authority))
         except Rejection as rejection:
-            return self._reject(data, sha256, received_at, root, rejection)
+            original = self._original_receipt(root, sha256)
+            return original or self._reject(data, sha256, received_at, root, rejection)
+
+    def _original_receipt(self, root: etree._Element | None, sha256: str) -> Outcome | None:
+        """These exact bytes were accepted before: the answer is that acceptance's receipt (SPEC: a resend
+        returns the original receipt), whatever has changed since -- a certificate expired or was revoked, a
+        CRL went stale, the signer left the post, the appeal moved on. The unverified header serves only to
+        look the document up; the SHA-256 of the whole submission is what matches it. Asked only once a
+        document is refused, so the accepting path pays nothing for it."""
+        if root is None:
+            return None
+        header = read_header(root)
+        existing = self.store.find(header.sender_system, header.message_id)
+        if existing is None or existing.sha256 != sha256:
+            return None
+        return Outcome("duplicate", existing.receipt, existing.receipt_id, None, header.message_id)
 
     def _authorize(self, header: Header, signer: VerifiedSigner, signature: VerifiedSignature) -> Authority:
         return authorize(

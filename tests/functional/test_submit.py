@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from lxml import etree
@@ -82,6 +83,30 @@ def test_exact_retry_returns_the_original_receipt(client, signers):
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.headers["Zvarot-Outcome"] == "duplicate"
     assert again.data == first.data
+
+
+def test_a_resend_gets_the_original_receipt_after_the_signer_s_certificate_expired(
+    client, signers, gateway, monkeypatch
+):
+    """What was accepted stays accepted: the same bytes years later get the receipt of their acceptance,
+    not a rejection for a certificate that has expired since. Other bytes are judged as they are now."""
+    data = signed(signers, "sys-portal", example("Appeal"))
+    first = post(client, data)
+    assert first.status_code == 201
+    later = gateway.pipeline.clock() + timedelta(days=3650)  # every dev certificate has expired by then
+    monkeypatch.setattr(gateway.pipeline, "clock", lambda: later)
+
+    again = post(client, data)
+    assert (again.status_code, again.headers["Zvarot-Outcome"]) == (200, "duplicate")
+    assert again.data == first.data
+
+    other = post(client, signed(signers, "sys-portal", example("Appeal")))
+    assert other.status_code == 403 and error_codes(receipt_of(other)) == ["certificate-expired"]
+    altered = data.replace(b"</Appeal>", b"<!-- resent --></Appeal>")
+    assert altered != data
+    assert post(client, altered).status_code == 403  # same message id, other bytes: no original to give
+    with gateway.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
 
 
 def _appeal_rows(gateway) -> tuple[int, ...]:
