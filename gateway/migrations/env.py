@@ -10,7 +10,8 @@ if engine is None:  # `alembic` run by hand: use the settings from the environme
     from gateway.config import Settings
     from gateway.store.database import make_engine
 
-    engine = make_engine(Settings.from_env().sqlalchemy_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
 
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

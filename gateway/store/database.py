@@ -152,7 +152,7 @@ def write_lock(engine: Engine) -> AbstractContextManager:
     return lock.held()
 
 
-_SINGLE_STATEMENT_ENGINES: dict[int, Engine] = {}
+_SINGLE_STATEMENT_ENGINES: dict[str, Engine] = {}
 
 
 def single_statement_engine(engine: Engine) -> Engine:
@@ -161,10 +161,13 @@ def single_statement_engine(engine: Engine) -> Engine:
     engine already does that in-process."""
     if engine.dialect.name == "sqlite":
         return engine
-    single = _SINGLE_STATEMENT_ENGINES.get(id(engine))
+    # By the URL with its options (a scratch schema is one), not id(engine): a disposed engine's id is reused.
+    key = engine.url.render_as_string(hide_password=False)
+    single = _SINGLE_STATEMENT_ENGINES.get(key)
     if single is None:
-        single = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800)
-        _SINGLE_STATEMENT_ENGINES[id(engine)] = single
+        single = _SINGLE_STATEMENT_ENGINES.setdefault(
+            key, create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800)
+        )
     return single
 
 

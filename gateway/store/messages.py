@@ -93,17 +93,23 @@ class MessageStore:
         """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:
         SQLAlchemy's transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3
         module's autocommit mode, so the transaction is exactly these statements)."""
+        dialect = self._engine.dialect
         raw = self._engine.raw_connection()
         try:
             sqlite = raw.driver_connection
-            sqlite.execute("BEGIN IMMEDIATE")
             try:
-                key = self._insert_returning_key.execute(raw, values)
-                dependents.write(raw, self._engine.dialect, key)
-                sqlite.execute("COMMIT")
-            finally:
-                if sqlite.in_transaction:
-                    sqlite.execute("ROLLBACK")
+                sqlite.execute("BEGIN IMMEDIATE")
+                try:
+                    key = self._insert_returning_key.execute(raw, values)
+                    dependents.write(raw, dialect, key)
+                    sqlite.execute("COMMIT")  # with synchronous=FULL, also the fsync: an I/O error lands here
+                finally:
+                    if sqlite.in_transaction:
+                        sqlite.execute("ROLLBACK")
+            except (
+                dialect.loaded_dbapi.Error
+            ) as exc:  # BEGIN, COMMIT or ROLLBACK (the INSERTs wrap their own)
+                raise driver_error(dialect, "BEGIN IMMEDIATE … COMMIT", exc) from exc
         finally:
             raw.close()
 

@@ -39,6 +39,7 @@ from gateway.trust.identity import subject_uids
 from gateway.trust.store import TrustStore
 
 CACHE_SIZE = 4096
+_SHA256 = hashes.SHA256()
 MAX_UNTRUSTED = 32  # certificates a document may carry in X509Data besides the signer's
 MAX_CHAIN_DEPTH = 8
 _CRL_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
@@ -84,7 +85,9 @@ class _State:
     intermediates: list[x509.Certificate]
     crls_by_issuer: dict[x509.Name, list[x509.CertificateRevocationList]]
     crl_signature_ok: dict[tuple[int, x509.Certificate], bool] = field(default_factory=dict)
-    cache: OrderedDict[tuple[x509.Certificate, ...], _Cached] = field(default_factory=OrderedDict)
+    # By the SHA-256 of the signer's and the supplied certificates: X509Data is outside what is signed, so a
+    # key holding the certificates themselves would let anyone park megabytes of them here.
+    cache: OrderedDict[tuple[bytes, ...], _Cached] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -188,7 +191,7 @@ class CertificateVerifier:
         certificates) and the store's intermediates; raise `Rejection` or return the verified signer."""
         state = self._state
         moment = _utc(at)
-        key = (leaf, *untrusted)
+        key = tuple(c.fingerprint(_SHA256) for c in (leaf, *untrusted))
         hit = state.cache.get(key)
         if hit is not None and hit.valid_from <= moment <= hit.valid_until:
             return hit.signer

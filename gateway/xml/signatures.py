@@ -29,6 +29,9 @@ from gateway.errors import Rejection
 from gateway.xml import ns
 from gateway.xml.parsing import parse_trusted
 
+# The signer's certificate and at most 32 others (gateway.trust.chain.MAX_UNTRUSTED), which is more than any
+# real chain needs.
+MAX_X509_CERTIFICATES = 33
 _RSA_METHODS = frozenset({ns.RSA_SHA256, ns.RSA_SHA384, ns.RSA_SHA512, ns.RSA_PSS_SHA256})
 _EC_METHODS = frozenset({ns.ECDSA_SHA256, ns.ECDSA_SHA384})
 _DIGESTS = {ns.SHA256: hashlib.sha256, ns.SHA384: hashlib.sha384, ns.SHA512: hashlib.sha512}
@@ -194,6 +197,11 @@ def _certificates(signature: etree._Element) -> tuple[_Known, tuple[x509.Certifi
     blobs = [] if key_info is None else key_info.findall(f"{ns.ds('X509Data')}/{ns.ds('X509Certificate')}")
     if not blobs:
         raise Rejection("signature-profile", "the signer's certificate must be given in ds:X509Data")
+    if len(blobs) > MAX_X509_CERTIFICATES:  # before decoding any: each costs ~35 us to parse
+        raise Rejection(
+            "signature-profile",
+            f"X509Data holds {len(blobs)} certificates; at most {MAX_X509_CERTIFICATES} are accepted",
+        )
     certs = []
     for blob in blobs:
         try:

@@ -89,6 +89,7 @@ REQUIRED = {
     "signature-profile__reference_to_id_in_object",
     "schema-invalid__second_signature_at_root",
     "signature-profile__unsigned_object",
+    "signature-profile__too_many_certificates",
 }
 
 

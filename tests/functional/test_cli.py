@@ -159,3 +159,17 @@ def test_demo_drives_an_appeal_through_its_whole_life_over_http(tmp_path):
     assert result.stdout.count("HTTP 201  accepted") == 7
     assert "(status closed)" in result.stdout
     assert "Forwarded to" in result.stdout and "Reply sent" in result.stdout
+
+
+def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["migrate"], env={"ZVAROT_HOME": str(tmp_path), "ZVAROT_SQLITE_SYNCHRONOUS": "off"}
+    )
+    assert result.exit_code == 1
+    assert "Error: ZVAROT_SQLITE_SYNCHRONOUS='OFF': expected one of FULL, NORMAL" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "zvarot.db").exists()
+
+
+def test_demo_history_flags_belong_to_a_gateway_the_demo_starts():
+    result = CliRunner().invoke(cli, ["demo", "--url", "http://127.0.0.1:9", "--no-demo-history"])
+    assert result.exit_code == 2 and "apply to a gateway this command starts" in result.output

@@ -275,7 +275,7 @@ def test_the_embedded_default_gets_it_unless_told_not_to(tmp_path, pki_dir):
     settings = Settings(home=tmp_path, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
     assert settings.database_url == "" and settings.sqlalchemy_url.startswith("sqlite:///")
     output = run_bootstrap(settings, demo_history=False)
-    assert "demo history: not written" in output
+    assert "demo history: not written (--no-demo-history)" in output
     output = run_bootstrap(settings, demo_history=None)  # `zvarot up` on the embedded default
     assert re.search(r"demo history: \d+ appeals", output), output
 

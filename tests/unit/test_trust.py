@@ -358,3 +358,16 @@ def test_cache_is_bounded(store: TrustStore, pki: Pki) -> None:
     assert verifier.verify(leaves[2]) is results[2]
     assert verifier.verify(leaves[0]) is not results[0]  # the oldest entry was dropped
     assert verifier.verify(leaves[0]) == results[0]
+
+
+def test_the_cache_keeps_no_certificate_a_sender_supplied(store: TrustStore, pki: Pki) -> None:
+    """X509Data is outside what is signed: anyone can resend a good document with megabytes of extra
+    certificates. The cache is keyed by their SHA-256, and only the chain actually used is kept."""
+    verifier = CertificateVerifier(store)
+    junk = [issue_cert(pki.issuing, f"sys-junk-{i}", "Junk", key=new_key("ec-p256")).cert for i in range(3)]
+    first = verifier.verify(pki.system.cert, junk)
+    assert first.chain == (pki.system.cert, pki.issuing.cert, pki.root.cert)
+    (key,) = verifier._state.cache
+    assert [len(part) for part in key] == [32, 32, 32, 32] and all(isinstance(p, bytes) for p in key)
+    assert verifier.verify(pki.system.cert, junk) is first  # still a cache hit
+    assert verifier.verify(pki.system.cert) is not first  # other certificates supplied: another entry

@@ -18,7 +18,10 @@ DELIVERY_KINDS = ("http", "soap", "none")
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    try:
+        return Settings.from_env()
+    except ValueError as exc:  # a ZVAROT_* variable with a value we cannot use: say which, no traceback
+        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
@@ -74,6 +77,7 @@ def bootstrap(settings: Settings, demo_history: bool | None = None) -> None:
     init_pki(settings.pki_dir, systems=systems, officials=officials, gateway_uid=settings.gateway_uid)
     sessions = session_factory(engine)
     added = seed_demo_world(sessions)
+    asked = demo_history
     if demo_history is None:
         demo_history = not settings.database_url
     history = seed_demo_history(sessions, ratings_service(settings)) if demo_history else None
@@ -84,6 +88,8 @@ def bootstrap(settings: Settings, demo_history: bool | None = None) -> None:
     )
     if history is not None:
         click.echo(f"demo history: {history.describe()}")
+    elif asked is False:
+        click.echo("demo history: not written (--no-demo-history)")
     else:
         click.echo(
             "demo history: not written (only the embedded database gets it unasked; "
@@ -563,6 +569,8 @@ def demo(url: str | None, demo_history: bool | None) -> None:
     from gateway.demo.run import DemoClient, run_demo
 
     settings = _settings()
+    if url and demo_history is not None:
+        raise click.UsageError("--demo-history/--no-demo-history apply to a gateway this command starts")
     if url:
         run_demo(DemoClient(url, settings.pki_dir, say=click.echo))
         return
