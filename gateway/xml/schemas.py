@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from pathlib import Path
 
@@ -58,8 +60,10 @@ class SchemaRegistry:
         return schema
 
     def validate(self, root: etree._Element) -> None:
+        """The XSD, then what it cannot express (each attachment's declared SHA-256); Rejection if not."""
         schema = self._schema()
         if schema.validate(root):
+            check_attachment_digests(root)
             return
         problems = [
             Problem("schema-invalid", e.message, e.line or None, e.path or None) for e in schema.error_log
@@ -68,3 +72,23 @@ class SchemaRegistry:
         raise Rejection(
             "schema-invalid", first.message, line=first.line, path=first.path, more=tuple(problems[1:10])
         )
+
+
+_ATTACHMENTS = f"{ns.zv('Body')}/{ns.zv('Attachments')}/{ns.zv('Attachment')}"
+
+
+def check_attachment_digests(root: etree._Element) -> None:
+    """Each attachment's Sha256 must be that of its decoded Content: the declared digest is what officials,
+    auditors and the citizen's portal will check the file against later, so a wrong one is refused now."""
+    for attachment in root.iterfind(_ATTACHMENTS):
+        declared = attachment.find(ns.zv("Sha256"))
+        content = attachment.find(ns.zv("Content"))
+        actual = hashlib.sha256(base64.b64decode("".join((content.text or "").split()))).hexdigest()
+        if actual != declared.text:
+            name = attachment.findtext(ns.zv("Name"))
+            raise Rejection(
+                "schema-invalid",
+                f"attachment {name!r}: Sha256 {declared.text} does not match its content (SHA-256 {actual})",
+                line=declared.sourceline,
+                path=root.getroottree().getpath(declared),
+            )

@@ -90,6 +90,7 @@ REQUIRED = {
     "schema-invalid__second_signature_at_root",
     "signature-profile__unsigned_object",
     "signature-profile__too_many_certificates",
+    "schema-invalid__attachment_digest_mismatch",
 }
 
 

@@ -109,6 +109,24 @@ def test_a_resend_gets_the_original_receipt_after_the_signer_s_certificate_expir
         assert session.scalar(select(func.count()).select_from(Message)) == 1
 
 
+def test_a_wrong_attachment_digest_is_refused_with_line_and_path(client, signers, gateway):
+    """The receipt points at the element at fault (SPEC: error codes with line/path where known)."""
+    root = example("Appeal")
+    digest = root.find("zv:Body/zv:Attachments/zv:Attachment/zv:Sha256", ns.NSMAP)
+    digest.text = "0" * 64
+    data = signed(signers, "sys-portal", root)
+    response = post(client, data)
+    assert response.status_code == 400
+    error = receipt_of(response).find("zv:Body/zv:Errors/zv:Error", ns.NSMAP)
+    assert error.findtext("zv:Code", namespaces=ns.NSMAP) == "schema-invalid"
+    assert "akt-osmotra-krovli.txt" in error.findtext("zv:Message", namespaces=ns.NSMAP)
+    assert error.findtext("zv:Path", namespaces=ns.NSMAP) == "/*/*[2]/*[5]/*/*[3]"  # Body/…/Sha256
+    at_fault = parse_document(data).find("zv:Body/zv:Attachments/zv:Attachment/zv:Sha256", ns.NSMAP)
+    assert int(error.findtext("zv:Line", namespaces=ns.NSMAP)) == at_fault.sourceline
+    with gateway.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
 def _appeal_rows(gateway) -> tuple[int, ...]:
     with gateway.sessions() as session:
         return tuple(
