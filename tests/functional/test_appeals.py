@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from lxml import etree
 from sqlalchemy import select
@@ -284,3 +286,33 @@ def test_terminal_states_accept_nothing_more(client, signers, status):
         client, signers, MINISTER, doc("AppealReply", DMS, AppealId=appeal_id, Official=MINISTER), expect=409
     )
     assert codes == ["invalid-transition"]
+
+
+def test_an_extension_shows_its_new_date_but_not_the_official_s_free_text(client, signers):
+    """Timelines are public to whoever holds the tracking code: the reason stays in the signed document and
+    the event log, for the DMS and the auditor, and off the timeline."""
+    appeal_id, code = appeal_to(client, signers, DEPT_HEAD)
+    due = client.get(f"/api/v1/appeals/{code}").json["due_date"]
+    new_due = (date.fromisoformat(due) + timedelta(days=10)).isoformat()
+    reason = "Inspection of flat 34 of Ivan Ivanov, 12 Kamsamolskaja"
+    send(
+        client,
+        signers,
+        DMS,
+        doc(
+            "AppealStatusChange",
+            DMS,
+            AppealId=appeal_id,
+            Official=DEPT_HEAD,
+            NewStatus="extended",
+            NewDueDate=new_due,
+            Reason=reason,
+            Note=[],
+        ),
+    )
+    response = client.get(f"/api/v1/appeals/{code}")
+    assert response.json["due_date"] >= new_due  # moved on past a weekend or holiday
+    assert response.json["timeline"][-1]["text"] == f"Deadline extended to {new_due}"
+    assert "Ivanov" not in response.data.decode()
+    page = client.get(f"/track/{code}")
+    assert page.status_code == 200 and "Ivanov" not in page.data.decode()

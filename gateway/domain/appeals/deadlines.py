@@ -322,9 +322,8 @@ def due_date(
     steps = [f"Received on {received.isoformat()} ({policy.place} time)"]
     if state.extended_due_date is not None:
         day = state.extended_due_date
-        steps.append(
-            f"Extended by the official to {day.isoformat()}: {state.extension_reason or 'no reason given'}"
-        )
+        # The reason is the official's free text: it stays in the signed document, off this public account.
+        steps.append(f"Extended by the official to {day.isoformat()}")
         since = state.extended_at
     else:
         day = received + timedelta(days=policy.reply_calendar_days)

@@ -558,7 +558,8 @@ def status_text(event: Event, names: Callable[[str], str]) -> str:
         case EventKind.supplemented:
             return "More information received from the citizen"
         case EventKind.extended:
-            return f"Deadline extended to {data['new_due_date']}: {data['reason']}"
+            # Not the reason: it is the official's free text, and timelines are public by tracking code.
+            return f"Deadline extended to {data['new_due_date']}"
         case EventKind.reply_sent:
             return "Reply sent"
         case EventKind.reviewed:

@@ -485,7 +485,7 @@ NAMES = {"a": "Ivan Petrov, Head of Housing Department", "b": "Anna Sidorova, De
         (
             EventKind.extended,
             {"new_due_date": "2026-12-23", "reason": "site inspection"},
-            "Deadline extended to 2026-12-23: site inspection",
+            "Deadline extended to 2026-12-23",
         ),
         (EventKind.reply_sent, {"official": "a"}, "Reply sent"),
         (EventKind.reviewed, {"stars": 4}, "Reviewed: 4 of 5"),
