@@ -32,10 +32,11 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 
 def _documented_rules(app) -> set[tuple[str, str]]:
-    """(OpenAPI path, method) of every JSON route: everything under /api/ and /healthz (SOAP has its WSDL)."""
+    """(OpenAPI path, method) of every machine route: everything under /api/, /healthz and /metrics (SOAP has
+    its WSDL)."""
     found = set()
     for rule in app.url_map.iter_rules():
-        if not (rule.rule.startswith("/api/") or rule.rule == "/healthz"):
+        if not (rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/metrics")):
             continue
         path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

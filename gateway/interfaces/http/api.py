@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from gateway.errors import Problem
+from gateway.services import metrics as operations
 
 blueprint = Blueprint("api", __name__)
 
@@ -81,6 +84,17 @@ def submit_message() -> Response:
         return problem_response(status, outcome.problem, receipt_id=outcome.receipt_id)
     headers = {"Zvarot-Outcome": outcome.outcome, "Zvarot-Receipt-Id": outcome.receipt_id}
     return Response(outcome.receipt, status=status, content_type=f"{XML}; charset=utf-8", headers=headers)
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    gateway = _gateway()
+    now = datetime.now(UTC)
+    with gateway.sessions() as session:
+        found = operations.families(
+            session, gateway.certificates.store, gateway.settings.receipt_cert_path, now
+        )
+    return Response(operations.exposition(found), content_type=operations.CONTENT_TYPE)
 
 
 @blueprint.get("/healthz")

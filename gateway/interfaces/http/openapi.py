@@ -469,6 +469,23 @@ _PATHS: dict = {
             "responses": {"200": _json(_ref("Health"), "the gateway and its database answer")},
         }
     },
+    "/metrics": {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Operational metrics (Prometheus text format)",
+            "description": "Documents accepted by type and rejected by error code, appeals, the outbox by "
+            "status and its oldest pending row, unacknowledged inbox items, seconds until each CRL's next "
+            "update and until the trust anchors, intermediates and receipt certificate expire. Read from "
+            "the database at scrape time: every worker answers the same.",
+            "operationId": "metrics",
+            "responses": {
+                "200": {
+                    "description": "the metrics",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {
             "tags": ["operations"],
