@@ -49,7 +49,11 @@ def authorize(
                 "signer-not-authorized",
                 f"official {signer_official.id!r} does not belong to an agency served by {sender.id!r}",
             )
-        if header.document_type in PERSONALLY_SIGNED and named_official != signer_official.id:
+        # A personal signature is the official's own act: on a document that names an official (who acts, and
+        # whom the event log records), it must be that official's. Acting for another is for the system's
+        # seal, which vouches for its users.
+        names_another = named_official is not None and named_official != signer_official.id
+        if names_another or (header.document_type in PERSONALLY_SIGNED and named_official is None):
             raise Rejection(
                 "signer-not-authorized",
                 f"{header.document_type} names official {named_official!r} "

@@ -74,6 +74,11 @@ class SchemaRegistry:
         )
 
 
+class AttachmentDigestMismatch(Rejection):
+    """`schema-invalid` for an attachment whose declared Sha256 is not its content's (adapters that speak
+    another vocabulary tell it apart)."""
+
+
 _ATTACHMENTS = f"{ns.zv('Body')}/{ns.zv('Attachments')}/{ns.zv('Attachment')}"
 
 
@@ -86,7 +91,7 @@ def check_attachment_digests(root: etree._Element) -> None:
         actual = hashlib.sha256(base64.b64decode("".join((content.text or "").split()))).hexdigest()
         if actual != declared.text:
             name = attachment.findtext(ns.zv("Name"))
-            raise Rejection(
+            raise AttachmentDigestMismatch(
                 "schema-invalid",
                 f"attachment {name!r}: Sha256 {declared.text} does not match its content (SHA-256 {actual})",
                 line=declared.sourceline,
