@@ -7,7 +7,9 @@
   (adapters/wsdl/zvarot-dms-status-1.wsdl with this server's address); with `--http` also plain
   `POST /status-updates` of the signed XML (what adapters.http_push sends).
 - De-duplicates by (AppealId, EventSeq) read from the document: a repeat is answered `duplicate` (a success
-  for the sender) and not processed again. With `--record FILE` the ids already received are read back at
+  for the sender) and not processed again. The citizen's system also receives the officials' own signed
+  `AppealReply` and `AppealStatusChange` documents (after the event's StatusUpdate), de-duplicated by
+  (AppealId, MessageId). With `--record FILE` the ids already received are read back at
   start, so a restarted stub still recognises repeats.
 - `--fail-first K`: the first K calls get HTTP 500 (a SOAP fault on /soap), to exercise the sender's retries.
 - `--delay S`: every call takes S seconds longer (to interrupt a sender mid-run in tests).
@@ -54,6 +56,17 @@ _PARSER = etree.XMLParser(
 )
 
 
+# An official's own documents about an appeal, which the gateway forwards to the citizen's system as signed.
+FORWARDED_FOR_THE_CITIZEN = ("AppealReply", "AppealStatusChange")
+
+
+def _seen_key(entry: dict) -> tuple[str, int | str]:
+    """(AppealId, EventSeq) for a StatusUpdate; (AppealId, "doc:" + MessageId) for a forwarded document."""
+    if entry.get("document_type", "StatusUpdate") == "StatusUpdate":
+        return entry["appeal_id"], entry["event_seq"]
+    return entry["appeal_id"], f"doc:{entry['message_id']}"
+
+
 class _Request(Request):
     max_content_length = MAX_BODY  # a larger body is answered 413 before it is read
 
@@ -92,7 +105,7 @@ class DmsStub:
         self.gateway_uid = gateway_uid
         self._lock = threading.Lock()
         self._calls = 0
-        self.seen: set[tuple[str, int]] = set()
+        self.seen: set[tuple[str, int | str]] = set()
         self._verifier = None
         if trust_dir is not None:
             from gateway.trust.chain import CertificateVerifier
@@ -103,7 +116,7 @@ class DmsStub:
             for line in record.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
                 if entry.get("outcome") == "accepted":
-                    self.seen.add((entry["appeal_id"], entry["event_seq"]))
+                    self.seen.add(_seen_key(entry))
 
     # --- WSGI ----------------------------------------------------------------------------------------------
 
@@ -183,15 +196,23 @@ class DmsStub:
     # --- what a DMS does with a status update ---------------------------------------------------------------
 
     def receive(self, document: bytes, *, via: str, message_key: str | None) -> str:
-        """Check, de-duplicate and record one StatusUpdate; returns accepted | duplicate."""
-        root = self._signed_content(document)
-        if etree.QName(root).text != f"{{{ZV}}}StatusUpdate":
-            raise Refused(f"expected a StatusUpdate, got {etree.QName(root).localname}")
+        """Check, de-duplicate and record one StatusUpdate, or an official's document forwarded for the
+        citizen; returns accepted | duplicate."""
+        kind = etree.QName(_parse(document, "the document")).localname
+        if kind not in ("StatusUpdate", *FORWARDED_FOR_THE_CITIZEN):
+            raise Refused(f"expected a StatusUpdate, got {kind}")
+        root = self._signed_content(document, by_gateway=kind == "StatusUpdate")
         appeal_id = root.findtext(f"{{{ZV}}}Body/{{{ZV}}}AppealId")
-        seq_text = root.findtext(f"{{{ZV}}}Body/{{{ZV}}}EventSeq")
-        if not appeal_id or not (seq_text or "").strip().isdigit():
-            raise Refused("the StatusUpdate has no AppealId or EventSeq")
-        key = (appeal_id, int(seq_text))
+        if kind == "StatusUpdate":
+            seq_text = root.findtext(f"{{{ZV}}}Body/{{{ZV}}}EventSeq")
+            if not appeal_id or not (seq_text or "").strip().isdigit():
+                raise Refused("the StatusUpdate has no AppealId or EventSeq")
+            entry = {"document_type": kind, "appeal_id": appeal_id, "event_seq": int(seq_text)}
+        else:
+            if not appeal_id:
+                raise Refused(f"the {kind} has no AppealId")
+            entry = {"document_type": kind, "appeal_id": appeal_id, "event_seq": None}
+        key = _seen_key({**entry, "message_id": root.findtext(f"{{{ZV}}}Header/{{{ZV}}}MessageId")})
         with self._lock:
             outcome = "duplicate" if key in self.seen else "accepted"
             self.seen.add(key)
@@ -199,8 +220,7 @@ class DmsStub:
                 {
                     "via": via,
                     "outcome": outcome,
-                    "appeal_id": appeal_id,
-                    "event_seq": key[1],
+                    **entry,
                     "message_id": root.findtext(f"{{{ZV}}}Header/{{{ZV}}}MessageId"),
                     "message_key": message_key,
                     "status": root.findtext(f"{{{ZV}}}Body/{{{ZV}}}Status"),
@@ -208,7 +228,7 @@ class DmsStub:
             )
         return outcome
 
-    def _signed_content(self, document: bytes) -> etree._Element:
+    def _signed_content(self, document: bytes, *, by_gateway: bool = True) -> etree._Element:
         root = _parse(document, "the document")
         if self._verifier is None:
             return root
@@ -220,7 +240,7 @@ class DmsStub:
             signer = self._verifier.verify(signature.certificate, signature.untrusted_chain)
         except Rejection as exc:
             raise Refused(f"{exc.code}: {exc.message}") from None
-        if signer.uid != self.gateway_uid:
+        if by_gateway and signer.uid != self.gateway_uid:
             raise Refused(f"signed by {signer.uid!r}, not by the gateway {self.gateway_uid!r}")
         return signature.signed_root
 

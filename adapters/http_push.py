@@ -1,7 +1,7 @@
-"""HTTP push: POST the signed StatusUpdate, verbatim, to the system's endpoint URL.
+"""HTTP push: POST the signed StatusUpdate (or forwarded official's document), verbatim, to the system's URL.
 
-- `Content-Type: application/xml`; `Zvarot-Message-Key: <appeal id>:<event seq>:<recipient>`, the same on
-  every attempt of one outbox row, so that the receiver can drop repeats (delivery is at-least-once).
+- `Content-Type: application/xml`; `Zvarot-Message-Key: <appeal id>:<event seq>:<recipient>[:<type>]`, the
+  same on every attempt of one outbox row, so that the receiver can drop repeats (delivery is at-least-once).
 - Any 2xx answer means delivered; anything else (3xx included: redirects are never followed, the operator
   sets the final URL), a timeout or a connection error raises DeliveryError with what happened.
 - http and https (the system's certificate checked against the default CA store); credentials in the URL

@@ -17,8 +17,9 @@ class Deliverer(Protocol):
     """Delivers one signed document to one system, or raises an exception whose message says why not.
 
     The class is built once per worker process as `Class(timeout=seconds)` (or `Class()` if it takes no
-    timeout); `message_key` is "<appeal id>:<event seq>:<recipient>", the same for every attempt of a row, for
-    the receiver's idempotency. A class may set `needs_endpoint = False` (the do-nothing deliverer does).
+    timeout); `message_key` is "<appeal id>:<event seq>:<recipient>" (":<document type>" appended for an
+    official's document forwarded to the citizen's system), the same for every attempt of a row, for the
+    receiver's idempotency. A class may set `needs_endpoint = False` (the do-nothing deliverer does).
     """
 
     def deliver(self, recipient_endpoint: str, document: bytes, *, message_key: str) -> None: ...

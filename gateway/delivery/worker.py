@@ -72,10 +72,14 @@ class ClaimedRow:
     document: bytes
     attempts: int  # attempts made before this one
     acked: bool  # already acknowledged by the recipient through the pull API
+    document_type: str = "StatusUpdate"
 
     @property
     def message_key(self) -> str:
-        return f"{self.appeal_id}:{self.event_seq}:{self.recipient}"
+        """The same on every attempt of this row; an official's document forwarded with an event's
+        StatusUpdate has its type appended, so that a receiver keeps both."""
+        key = f"{self.appeal_id}:{self.event_seq}:{self.recipient}"
+        return key if self.document_type == "StatusUpdate" else f"{key}:{self.document_type}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,16 @@ class DeliveryWorker:
             or_(o.next_attempt_at.is_(None), o.next_attempt_at <= due_by),
             or_(o.claimed_until.is_(None), o.claimed_until < now),
         )
-        columns = (o.id, o.recipient_system, o.appeal_id, o.event_seq, o.document, o.attempts, o.acked_at)
+        columns = (
+            o.id,
+            o.recipient_system,
+            o.appeal_id,
+            o.event_seq,
+            o.document,
+            o.attempts,
+            o.acked_at,
+            o.document_type,
+        )
         lease = {"claimed_until": lease_until, "claimed_by": self.worker_id}
         if self._postgres:
             with self._sessions.begin() as session:
@@ -180,7 +193,10 @@ class DeliveryWorker:
                 ).all()
                 session.commit()
         claimed = sorted(
-            (ClaimedRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5] or 0, r[6] is not None) for r in rows),
+            (
+                ClaimedRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5] or 0, r[6] is not None, r[7])
+                for r in rows
+            ),
             key=lambda row: row.id,
         )
         for row in claimed:

@@ -47,6 +47,18 @@ class PlannedIntake:
         return DocumentEffects.routing(self.change)
 
 
+# The officials' documents about an appeal whose words are for the citizen: forwarded as they were signed.
+FOR_THE_CITIZEN = frozenset({"AppealReply", "AppealStatusChange"})
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """The accepted document that caused an event, as received."""
+
+    document_type: str
+    document: bytes
+
+
 class DocumentEffects:
     def __init__(
         self,
@@ -114,9 +126,23 @@ class DocumentEffects:
             change.due.date.isoformat(),
         )
 
-    def publish(self, session: Session, change: AppealChange, now: datetime) -> None:
-        """One signed StatusUpdate per event, queued for every system concerned; inbox items for officials."""
+    def publish(
+        self, session: Session, change: AppealChange, now: datetime, source: SourceDocument | None = None
+    ) -> None:
+        """One signed StatusUpdate per event, queued for every system concerned; inbox items for officials.
+        An official's own document (`source`: a reply, a status change with its note) also goes, byte for
+        byte with its signature, to the citizen's system: what the citizen is told is what the official
+        signed, and nobody else's words."""
         status_updates, inbox = self._status_rows(session, change, now)
+        if source is not None and source.document_type in FOR_THE_CITIZEN and change.origin_system:
+            status_updates.append(
+                {
+                    **status_updates[0],
+                    "recipient_system": change.origin_system,
+                    "document_type": source.document_type,
+                    "document": source.document,
+                }
+            )
         # Core INSERTs: these rows are written and never read back in this transaction (ORM flushes cost more
         # than the rest of an appeal's storage).
         outbox_ids = [

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import Problem, Rejection
 from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
-from gateway.ingest.effects import CHANGES_DIRECTORY, PLANNED, DocumentEffects
+from gateway.ingest.effects import CHANGES_DIRECTORY, PLANNED, DocumentEffects, SourceDocument
 from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
 from gateway.services.appeals import ConcurrentAppend
 from gateway.store.database import writing
@@ -204,7 +204,8 @@ class IngestPipeline:
                     )
                     message.receipt = receipt
                     if change is not None:
-                        self.effects.publish(session, change, received_at)
+                        source = SourceDocument(row["document_type"], row["body"])
+                        self.effects.publish(session, change, received_at, source)
                     session.commit()
                 if row["document_type"] in CHANGES_DIRECTORY:
                     self.registry.clear()

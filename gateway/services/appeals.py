@@ -64,6 +64,7 @@ class AppealChange:
     due: DueDate | None
     notify_systems: tuple[str, ...]
     inbox: list[InboxNotice] = field(default_factory=list)
+    origin_system: str = ""  # the citizen's system, where the appeal came from
     # A new appeal, decided but not yet written: its row and its first event's row, each without the key of
     # the Appeal document (known only once that is stored; see gateway.store.appeals.NewAppeal).
     new_rows: tuple[dict, dict] | None = None
@@ -258,7 +259,9 @@ class AppealsService:
         state = lifecycle.fold(all_events, now=event.at, policy=self.policy)
         due = due_date(all_events, self.policy, now=event.at) if state.status not in _FINISHED else None
         systems = {origin_system} | self.directory.systems_serving(session, state.assignees)
-        return AppealChange(appeal_id, tracking_code, event, state, due, tuple(sorted(systems)), inbox)
+        return AppealChange(
+            appeal_id, tracking_code, event, state, due, tuple(sorted(systems)), inbox, origin_system
+        )
 
     # --- reading -----------------------------------------------------------------------------------------
 

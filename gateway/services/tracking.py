@@ -78,7 +78,7 @@ def latest_status_update(session: Session, tracking_code: str) -> bytes | None:
     return session.scalars(
         select(OutboxMessage.document)
         .join(Appeal, Appeal.id == OutboxMessage.appeal_id)
-        .where(Appeal.tracking_code == tracking_code)
+        .where(Appeal.tracking_code == tracking_code, OutboxMessage.document_type == "StatusUpdate")
         .order_by(OutboxMessage.event_seq.desc(), OutboxMessage.id.desc())
         .limit(1)
     ).first()

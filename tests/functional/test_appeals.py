@@ -127,10 +127,16 @@ def test_every_event_queues_a_signed_status_update_for_the_origin_and_the_assign
         rows = session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.appeal_id == appeal_id)
-            .order_by(OutboxMessage.event_seq, OutboxMessage.recipient_system)
+            .order_by(OutboxMessage.event_seq, OutboxMessage.recipient_system, OutboxMessage.id)
         ).all()
         events = session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal_id)).all()
-    assert [(r.event_seq, r.recipient_system) for r in rows] == [(1, DMS), (1, PORTAL), (2, DMS), (2, PORTAL)]
+    assert [(r.event_seq, r.recipient_system, r.document_type) for r in rows] == [
+        (1, DMS, "StatusUpdate"),
+        (1, PORTAL, "StatusUpdate"),
+        (2, DMS, "StatusUpdate"),
+        (2, PORTAL, "StatusUpdate"),
+        (2, PORTAL, "AppealStatusChange"),  # the official's own words, for the citizen's system only
+    ]
     assert len(events) == 2
     for row in rows:
         verify_document(parse_document(row.document))
@@ -316,3 +322,54 @@ def test_an_extension_shows_its_new_date_but_not_the_official_s_free_text(client
     assert "Ivanov" not in response.data.decode()
     page = client.get(f"/track/{code}")
     assert page.status_code == 200 and "Ivanov" not in page.data.decode()
+
+
+def test_the_reply_reaches_the_citizen_s_system_as_the_official_signed_it(client, signers, settings, gateway):
+    """The portal pulls its outbox: after the StatusUpdate "Reply sent" comes the AppealReply itself, byte for
+    byte, personally signed by the official, so the citizen reads the official's words and can check who
+    wrote them. The assignees' DMS and the public status document get no copy."""
+    appeal_id, code = appeal_to(client, signers, DEPT_HEAD)
+    question = doc(
+        "AppealStatusChange",
+        DMS,
+        AppealId=appeal_id,
+        Official=DEPT_HEAD,
+        NewStatus="more_info_required",
+        NewDueDate=[],
+        Reason=[],
+        Note="Which entrance of house 12 is it?",
+    )
+    send(client, signers, DMS, question)
+    send(client, signers, PORTAL, doc("AppealSupplement", PORTAL, AppealId=appeal_id))
+    reply_bytes = signed(signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    assert post(client, reply_bytes).status_code == 201
+
+    token = system_token(settings, PORTAL)
+    items = client.get("/api/v1/outbox?after=0&limit=50", headers={"Authorization": f"Bearer {token}"}).json[
+        "items"
+    ]
+    mine = [i for i in items if i["appeal_id"] == appeal_id]
+    assert [(i["event_seq"], i["document_type"]) for i in mine] == [
+        (1, "StatusUpdate"),
+        (2, "StatusUpdate"),
+        (2, "AppealStatusChange"),
+        (3, "StatusUpdate"),
+        (4, "StatusUpdate"),
+        (4, "AppealReply"),
+    ]
+    asked = parse_document(mine[2]["document"].encode())
+    assert asked.findtext("zv:Body/zv:Note", namespaces=ns.NSMAP) == "Which entrance of house 12 is it?"
+    assert mine[5]["document"].encode() == reply_bytes
+    signature = verify_document(parse_document(reply_bytes))
+    assert gateway.certificates.verify(signature.certificate, signature.untrusted_chain).uid == DEPT_HEAD
+
+    with gateway.sessions() as session:
+        forwarded = session.scalars(
+            select(OutboxMessage.recipient_system).where(
+                OutboxMessage.appeal_id == appeal_id, OutboxMessage.document_type != "StatusUpdate"
+            )
+        ).all()
+    assert forwarded == [PORTAL, PORTAL]
+    public = parse_document(client.get(f"/api/v1/appeals/{code}/status.xml").data)
+    assert etree.QName(public).localname == "StatusUpdate"
+    assert public.findtext("zv:Body/zv:Event", namespaces=ns.NSMAP) == "reply_sent"

@@ -34,7 +34,8 @@ from gateway.store.appeals import OutboxMessage
 from gateway.store.database import session_factory
 from gateway.store.directory import System
 from gateway.store.models import DEMO_SENDER
-from tests.helpers import ROOT, new_appeal
+from gateway.xml import ns
+from tests.helpers import ROOT, example, new_appeal, post, signed
 
 PORTAL, DMS = "sys-portal", "sys-dms-housing"
 MINISTER = "off-housing-minister"
@@ -325,6 +326,37 @@ def test_dms_replies_and_receives_the_reply_status_over_soap(
     worker.run(once=True)
     statuses = [c["status"] for c in sorted(stub.calls(), key=lambda c: c["event_seq"])]
     assert statuses == ["received", "reply_sent"]
+
+
+def test_the_citizen_s_system_receives_the_official_s_signed_reply_after_its_status_update(
+    client, signers, gateway, database_url, pki_dir, start_stub, worker
+):
+    """Pushed to a stub that verifies every signature: the StatusUpdate (signed by the gateway), then the
+    AppealReply as the official signed it, with a key of its own; a repeat of the reply is a duplicate."""
+    stub = start_stub("--http", "--trust-dir", str(pki_dir / "trust"))
+    set_delivery(database_url, PORTAL, "http", stub.http)
+    appeal_id, _ = new_appeal(client, signers, MINISTER)
+    reply = example("AppealReply", SenderSystem=DMS)
+    reply.find("zv:Body/zv:AppealId", ns.NSMAP).text = appeal_id
+    reply.find("zv:Body/zv:Official", ns.NSMAP).text = MINISTER
+    assert post(client, signed(signers, MINISTER, reply)).status_code == 201
+
+    worker.run(once=True)
+    calls = [c for c in stub.calls() if c["outcome"] == "accepted"]
+    assert [(c["document_type"], c["event_seq"], c["message_key"]) for c in calls] == [
+        ("StatusUpdate", 1, f"{appeal_id}:1:{PORTAL}"),
+        ("StatusUpdate", 2, f"{appeal_id}:2:{PORTAL}"),
+        ("AppealReply", None, f"{appeal_id}:2:{PORTAL}:AppealReply"),
+    ]
+    [row] = [r for r in rows_of(gateway, PORTAL) if r.document_type == "AppealReply"]
+    assert row.status == "delivered"
+
+    result = CliRunner().invoke(
+        cli, ["outbox", "requeue", str(row.id)], env={"ZVAROT_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 0, result.output
+    worker.run(once=True)
+    assert stub.outcomes() == Counter({"accepted": 3, "duplicate": 1})
 
 
 # --- retries, dead letters, the operator's CLI --------------------------------------------------------------

@@ -80,12 +80,18 @@ def submit(client, data: bytes, expect: int):
 
 
 def outbox(gateway, appeal_id: str, recipient: str) -> list[OutboxMessage]:
+    """The StatusUpdates queued for `recipient` (not the officials' documents forwarded to the portal)."""
+    o = OutboxMessage
     with gateway.sessions() as session:
         return list(
             session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.appeal_id == appeal_id, OutboxMessage.recipient_system == recipient)
-                .order_by(OutboxMessage.event_seq)
+                select(o)
+                .where(
+                    o.appeal_id == appeal_id,
+                    o.recipient_system == recipient,
+                    o.document_type == "StatusUpdate",
+                )
+                .order_by(o.event_seq, o.id)
             )
         )
 
