@@ -57,6 +57,7 @@ class SourceDocument:
 
     document_type: str
     document: bytes
+    sender_system: str
 
 
 class DocumentEffects:
@@ -134,7 +135,11 @@ class DocumentEffects:
         byte with its signature, to the citizen's system: what the citizen is told is what the official
         signed, and nobody else's words."""
         status_updates, inbox = self._status_rows(session, change, now)
-        if source is not None and source.document_type in FOR_THE_CITIZEN and change.origin_system:
+        if (
+            source is not None
+            and source.document_type in FOR_THE_CITIZEN
+            and change.origin_system not in ("", source.sender_system)  # not back to where it came from
+        ):
             status_updates.append(
                 {
                     **status_updates[0],

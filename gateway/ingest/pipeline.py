@@ -204,7 +204,7 @@ class IngestPipeline:
                     )
                     message.receipt = receipt
                     if change is not None:
-                        source = SourceDocument(row["document_type"], row["body"])
+                        source = SourceDocument(row["document_type"], row["body"], row["sender_system"])
                         self.effects.publish(session, change, received_at, source)
                     session.commit()
                 if row["document_type"] in CHANGES_DIRECTORY:

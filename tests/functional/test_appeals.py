@@ -373,3 +373,24 @@ def test_the_reply_reaches_the_citizen_s_system_as_the_official_signed_it(client
     public = parse_document(client.get(f"/api/v1/appeals/{code}/status.xml").data)
     assert etree.QName(public).localname == "StatusUpdate"
     assert public.findtext("zv:Body/zv:Event", namespaces=ns.NSMAP) == "reply_sent"
+
+
+def test_an_appeal_a_dms_registered_itself_gets_no_copy_of_its_own_documents_back(client, signers, gateway):
+    """A letter registered at the agency comes in through its DMS: that DMS is the origin, and the status
+    change it sends is not echoed back to it; its StatusUpdate is."""
+    appeal = example("Appeal", SenderSystem=DMS)
+    addressee = appeal.find("zv:Body/zv:Addressee", ns.NSMAP)
+    for child in list(addressee):
+        addressee.remove(child)
+    etree.SubElement(addressee, ns.zv("Official")).text = DEPT_HEAD
+    response = post(client, signed(signers, DMS, appeal))
+    assert response.status_code == 201, error_codes(receipt_of(response))
+    appeal_id = receipt_of(response).findtext("zv:Body/zv:Appeal/zv:AppealId", namespaces=ns.NSMAP)
+    send(client, signers, DMS, status_change(appeal_id, DEPT_HEAD, "in_process"))
+    with gateway.sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.event_seq, OutboxMessage.recipient_system, OutboxMessage.document_type)
+            .where(OutboxMessage.appeal_id == appeal_id)
+            .order_by(OutboxMessage.event_seq, OutboxMessage.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, DMS, "StatusUpdate"), (2, DMS, "StatusUpdate")]
