@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,36 @@ def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
 def test_demo_history_flags_belong_to_a_gateway_the_demo_starts():
     result = CliRunner().invoke(cli, ["demo", "--url", "http://127.0.0.1:9", "--no-demo-history"])
     assert result.exit_code == 2 and "apply to a gateway this command starts" in result.output
+
+
+def test_verify_judges_the_certificates_as_of_a_given_moment(own_pki, tmp_path):
+    """An auditor checks an old receipt as of the moment it states (--at signed), not as of today, when its
+    certificate may have expired; any other moment can be given too."""
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    unsigned = tmp_path / "unsigned.xml"
+    unsigned.write_bytes(
+        etree.tostring(example("Appeal", SentAt=sent_at.isoformat()), xml_declaration=True, encoding="UTF-8")
+    )
+    identities = own_pki / "identities"
+    signed_file = tmp_path / "signed.xml"
+    signing = _run(
+        "sign", str(unsigned), "--key", str(identities / "sys-portal.key.pem"),
+        "--cert", str(identities / "sys-portal.pem"), "-o", str(signed_file), pki=own_pki,
+    )  # fmt: skip
+    assert signing.exit_code == 0, signing.output
+
+    at_signing = _run("verify", "--json", "--at", "signed", str(signed_file), pki=own_pki)
+    assert at_signing.exit_code == 0, at_signing.output
+    assert json.loads(at_signing.output)["checked_at"] == sent_at.isoformat()
+
+    much_later = _run("verify", "--json", "--at", "2100-01-01T00:00:00Z", str(signed_file), pki=own_pki)
+    assert much_later.exit_code == 1
+    report = json.loads(much_later.output)
+    assert report["error"]["code"] == "certificate-expired" and report["checked_at"].startswith("2100-01-01")
+
+    example_file = _sign(own_pki, "sys-portal", tmp_path)  # the example says it was sent in March 2025
+    before = json.loads(_run("verify", "--json", "--at", "signed", str(example_file), pki=own_pki).output)
+    assert before["valid"] is False and before["checked_at"].startswith("2025-03-")
+
+    no_zone = _run("verify", "--at", "2030-01-01T00:00:00", str(signed_file), pki=own_pki)
+    assert no_zone.exit_code == 2 and "no time zone" in no_zone.output

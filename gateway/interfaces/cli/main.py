@@ -224,11 +224,29 @@ def sign(file: Path, key_path: Path, cert_paths: tuple[Path, ...], output: Path 
     help="trust store (anchors/, intermediates/, crls/); default: ZVAROT_TRUST_DIR or var/pki/trust",
 )
 @click.option("--json", "as_json", is_flag=True, help="machine-readable report")
-def verify(file: Path, trust_dir: Path | None, as_json: bool) -> None:
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="WHEN",
+    help="judge the certificates as of WHEN: an ISO 8601 moment with its zone, or 'signed' for the "
+    "document's own SentAt (an old receipt, with the CRLs of its time in the trust store); default: now",
+)
+def verify(file: Path, trust_dir: Path | None, as_json: bool, at: str | None) -> None:
     """Verify FILE's signature, certificate chain and revocation. Exit 0 if valid, 1 if not."""
-    from gateway.interfaces.cli.verify import verify_file
+    from gateway.interfaces.cli.verify import SIGNED_TIME, verify_file
 
-    report = verify_file(file.read_bytes(), trust_dir or _settings().trust_dir)
+    moment: datetime | str | None = at
+    if at is not None and at != SIGNED_TIME:
+        try:
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(
+                f"{at!r} is neither an ISO 8601 moment nor 'signed'", param_hint="--at"
+            ) from None
+        if moment.tzinfo is None:
+            raise click.BadParameter(f"{at!r} has no time zone (add Z or +03:00)", param_hint="--at")
+    report = verify_file(file.read_bytes(), trust_dir or _settings().trust_dir, at=moment)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

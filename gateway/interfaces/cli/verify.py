@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -14,8 +15,15 @@ from gateway.xml.parsing import ParseLimits, parse_document
 from gateway.xml.schemas import DOCUMENT_TYPES, ISSUED_TYPES, SchemaRegistry
 from gateway.xml.signatures import verify_document
 
+SIGNED_TIME = "signed"  # --at signed: the moment the document states it was sent (its Header/SentAt)
 
-def verify_file(data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits()) -> dict:
+
+def verify_file(
+    data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits(), at: datetime | str | None = None
+) -> dict:
+    """`at`: when the certificate chain, validity and revocation are judged: None for now, a moment, or
+    SIGNED_TIME for the document's own SentAt -- how an auditor checks, years later, a receipt issued when
+    its certificate was valid (with the CRLs of that time in the trust store's crls/)."""
     report: dict = {"valid": False, "steps": []}
 
     def step(name: str, detail: str) -> None:
@@ -35,8 +43,10 @@ def verify_file(data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits(
         report["algorithm"] = signature.signature_method
         report["digest_algorithm"] = signature.digest_method
         step("signature", "profile respected, digest and signature value verify")
+        moment = _signed_time(signature.signed_root) if at == SIGNED_TIME else at
+        report["checked_at"] = (moment or datetime.now(UTC)).isoformat()
         signer = CertificateVerifier(TrustStore.load(trust_dir)).verify(
-            signature.certificate, signature.untrusted_chain
+            signature.certificate, signature.untrusted_chain, at=moment
         )
         report.update(
             signer=signer.subject,
@@ -55,3 +65,12 @@ def verify_file(data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits(
         if rejection.problems[0].line:
             report["error"]["line"] = rejection.problems[0].line
     return report
+
+
+def _signed_time(signed_root: etree._Element) -> datetime:
+    sent_at = signed_root.findtext("zv:Header/zv:SentAt", namespaces=ns.NSMAP)
+    try:
+        moment = datetime.fromisoformat((sent_at or "").replace("Z", "+00:00"))
+    except ValueError:
+        raise Rejection("schema-invalid", f"--at signed: no usable Header/SentAt ({sent_at!r})") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
