@@ -394,3 +394,19 @@ def test_an_appeal_a_dms_registered_itself_gets_no_copy_of_its_own_documents_bac
             .order_by(OutboxMessage.event_seq, OutboxMessage.id)
         ).all()
     assert [tuple(r) for r in rows] == [(1, DMS, "StatusUpdate"), (2, DMS, "StatusUpdate")]
+
+
+def test_a_system_token_is_stored_only_as_its_hash(client, settings, gateway):
+    """SPEC: tokens are stored hashed. Whoever reads the database cannot pull anyone's inbox with it."""
+    import hashlib
+
+    from gateway.store.directory import System
+
+    token = system_token(settings, DMS)
+    with gateway.sessions() as session:
+        stored = session.scalar(select(System.token_hash).where(System.id == DMS))
+    assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+    headers = {"Authorization": f"Bearer {stored}"}
+    assert client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=headers).status_code == 401
+    good = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=good).status_code == 200

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
+from gateway.store.appeals import OutboxMessage
 from gateway.xml import ns
 from tests.helpers import about, error_codes, example, new_appeal, post, receipt_field, receipt_of, signed
 
@@ -77,6 +79,7 @@ def identity(manifest: dict, uid: str) -> dict:
         ("DirectoryUpdate", "sys-dms-housing", ns.ECDSA_SHA256, ns.SHA512),
         ("AppealReply", "off-housing-dept-head", ns.RSA_SHA256, ns.SHA256),
         ("WorkReport", "off-housing-dept-head", ns.RSA_SHA512, ns.SHA384),
+        ("WorkReport", "off-housing-dept-head", ns.RSA_SHA384, ns.SHA512),
     ],
 )
 def test_documents_signed_by_xmlsec1_are_accepted(
@@ -102,6 +105,27 @@ def test_every_kind_of_receipt_verifies_with_xmlsec1(client, signers, manifest, 
         result = xmlsec1_verify(response.data, manifest, tmp_path)
         assert result.returncode == 0, result.stderr.decode()
         assert b"OK" in result.stdout + result.stderr
+
+
+def test_every_status_update_verifies_with_xmlsec1(client, signers, gateway, manifest, tmp_path):
+    """SPEC: xmlsec1 verifies every signature the gateway issues -- the StatusUpdates too, of every event."""
+    appeal_id, _ = new_appeal(client, signers, "off-housing-dept-head")
+    change = example("AppealStatusChange")
+    about(change, appeal_id)
+    change.find("zv:Body/zv:NewStatus", ns.NSMAP).text = "in_process"
+    for tag in ("NewDueDate", "Reason"):
+        change.find("zv:Body", ns.NSMAP).remove(change.find(f"zv:Body/zv:{tag}", ns.NSMAP))
+    assert post(client, signed(signers, "sys-dms-housing", change)).status_code == 201
+    with gateway.sessions() as session:
+        documents = session.scalars(
+            select(OutboxMessage.document).where(
+                OutboxMessage.appeal_id == appeal_id, OutboxMessage.document_type == "StatusUpdate"
+            )
+        ).all()
+    assert len(documents) >= 4  # two events, each for the portal and the housing DMS
+    for document in documents:
+        result = xmlsec1_verify(document, manifest, tmp_path)
+        assert result.returncode == 0, result.stderr.decode()
 
 
 def test_xmlsec1_notices_a_tampered_receipt(client, signers, manifest, tmp_path):
