@@ -14,6 +14,7 @@ from gateway.domain.appeals.deadlines import DeadlinePolicy, HolidayCalendar
 from gateway.domain.directory.routing import route
 from gateway.domain.ratings.policy import RatingPolicy
 from gateway.domain.reports.schedule import ReportSchedule
+from gateway.ingest.closures import QuietClosures
 from gateway.ingest.effects import DocumentEffects
 from gateway.ingest.pipeline import IngestPipeline
 from gateway.ingest.receipts import ReceiptIssuer
@@ -97,6 +98,11 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     )
     ratings = ratings_service(settings, deadlines)
     return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings)
+
+
+def quiet_closures(gateway: Gateway) -> QuietClosures:
+    """The worker's housekeeping: quiet-period closures, with the gateway's own StatusUpdates."""
+    return QuietClosures(gateway.sessions, gateway.pipeline.effects)
 
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:

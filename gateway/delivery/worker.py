@@ -45,6 +45,10 @@ MAX_ERROR_CHARS = 2000
 # stored events, because every worker process calls it (compute the week that has just ended; skip it if its
 # result is already stored). Nothing is hooked in yet.
 WeeklyHook = Callable[[int, int], None]
+# Work a long-running worker does every HOUSEKEEPING_SECONDS besides delivering (the quiet-period closures);
+# its failures are logged, never fatal to delivery.
+Housekeeping = Callable[[], None]
+HOUSEKEEPING_SECONDS = 300.0
 
 
 def _utcnow() -> datetime:
@@ -126,7 +130,12 @@ class DeliveryWorker:
         log: Callable[[str], None] | None = None,
         on_new_iso_week: WeeklyHook | None = None,
         timezone: str = "UTC",
+        housekeeping: Housekeeping | None = None,
+        housekeeping_seconds: float = HOUSEKEEPING_SECONDS,
     ):
+        self._housekeeping = housekeeping
+        self._housekeeping_every = timedelta(seconds=housekeeping_seconds)
+        self._housekeeping_next: datetime | None = None
         self._sessions = sessions
         self._deliverers = deliverers
         self.policy = policy
@@ -347,6 +356,19 @@ class DeliveryWorker:
             self._week = (year, week)
             self._on_new_iso_week(year, week)
 
+    def tick_housekeeping(self) -> None:
+        """Run the housekeeping hook when it is due (at start, then every housekeeping_seconds)."""
+        if self._housekeeping is None:
+            return
+        now = self._clock()
+        if self._housekeeping_next is not None and now < self._housekeeping_next:
+            return
+        self._housekeeping_next = now + self._housekeeping_every
+        try:
+            self._housekeeping()
+        except Exception as exc:  # noqa: BLE001 - delivery goes on; the next run tries again
+            self._log(f"housekeeping failed ({describe(exc)}); retrying in {self._housekeeping_every}")
+
     def run(
         self,
         *,
@@ -362,6 +384,7 @@ class DeliveryWorker:
         due_by = self._clock() if once else None
         while not stop.is_set():
             self.tick_week()
+            self.tick_housekeeping()
             try:
                 rows = self.claim(batch, due_by=due_by)
                 if rows:
@@ -400,6 +423,7 @@ def build_worker(
     *,
     log: Callable[[str], None] | None = None,
     on_new_iso_week: WeeklyHook | None = None,
+    housekeeping: Housekeeping | None = None,
 ) -> DeliveryWorker:
     """The worker as configured by Settings (ZVAROT_DELIVERERS, ZVAROT_DELIVERY_*)."""
     return DeliveryWorker(
@@ -413,4 +437,5 @@ def build_worker(
         log=log,
         on_new_iso_week=on_new_iso_week,
         timezone=settings.timezone,
+        housekeeping=housekeeping,
     )

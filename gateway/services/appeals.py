@@ -11,9 +11,9 @@ import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,6 +138,39 @@ class AppealsService:
         change.new_rows = (appeal, event_row(appeal_id, event, None))
         return change
 
+    # --- the quiet period ----------------------------------------------------------------------------------
+
+    def quiet_closures_due(self, session: Session, now: datetime, limit: int = 100) -> list[str]:
+        """Appeals whose last event is a reply older than the quiet period: the gateway closes them."""
+        e = AppealEvent
+        last = select(e.appeal_id, func.max(e.seq).label("seq")).group_by(e.appeal_id).subquery()
+        cutoff = now - timedelta(days=self.policy.quiet_period_days)
+        return list(
+            session.scalars(
+                select(e.appeal_id)
+                .join(last, and_(last.c.appeal_id == e.appeal_id, last.c.seq == e.seq))
+                .where(e.kind == str(EventKind.reply_sent), e.at < cutoff)
+                .order_by(e.at)
+                .limit(limit)
+            )
+        )
+
+    def close_quietly(self, session: Session, appeal_id: str, at: datetime) -> AppealChange | None:
+        """The `closed` event, written by the gateway, for an appeal replied to and not reviewed within the
+        quiet period; None if it is not (or no longer) due -- a review came, or another worker closed it."""
+        appeal = session.get(Appeal, appeal_id)
+        if appeal is None:
+            return None
+        events = self.events(session, appeal_id)
+        try:  # decided on what the log says: read with `now`, the closure would already be derived
+            event = lifecycle.decide(
+                lifecycle.fold(events), lifecycle.CloseQuietly(), at=at, actor=Actor(ActorKind.gateway),
+                policy=self.policy,
+            )  # fmt: skip
+        except DomainRejection:
+            return None
+        return self._append(session, appeal, events, event, None, [])
+
     # --- everything after intake ---------------------------------------------------------------------------
 
     def act(
@@ -235,7 +268,7 @@ class AppealsService:
         appeal: Appeal,
         events: list[Event],
         event: Event,
-        message_pk: int,
+        message_pk: int | None,
         inbox: list[InboxNotice],
     ) -> AppealChange:
         # Read first: after a failed statement the object can no longer be loaded.

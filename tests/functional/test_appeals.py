@@ -410,3 +410,52 @@ def test_a_system_token_is_stored_only_as_its_hash(client, settings, gateway):
     assert client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=headers).status_code == 401
     good = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=good).status_code == 200
+
+
+def test_the_gateway_closes_a_quiet_appeal_and_tells_the_systems(client, signers, gateway):
+    """SPEC: closed after the quiet period, and every event produces a signed StatusUpdate. The worker's
+    housekeeping writes the `closed` event (actor: the gateway) once, with StatusUpdates for the portal and
+    the DMS; a reviewed appeal is left alone."""
+    from datetime import UTC, datetime
+
+    from gateway.app import quiet_closures
+
+    quiet_id, quiet_code = appeal_to(client, signers, DEPT_HEAD)
+    reviewed_id, _ = appeal_to(client, signers, DEPT_HEAD)
+    for appeal_id in (quiet_id, reviewed_id):
+        send(client, signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    send(client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId=reviewed_id, Stars="5"))
+
+    closures = quiet_closures(gateway)
+    assert closures.run() == 0  # the quiet period has not ended
+    later = datetime.now(UTC) + timedelta(days=31)
+    closures._clock = lambda: later
+    assert closures.run() == 1
+    assert closures.run() == 0  # once
+
+    with gateway.sessions() as session:
+        last = session.scalars(
+            select(AppealEvent).where(AppealEvent.appeal_id == quiet_id).order_by(AppealEvent.seq.desc())
+        ).first()
+        updates = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.appeal_id == quiet_id, OutboxMessage.event_seq == last.seq
+            )
+        ).all()
+        reviewed_last = session.scalars(
+            select(AppealEvent.kind)
+            .where(AppealEvent.appeal_id == reviewed_id)
+            .order_by(AppealEvent.seq.desc())
+        ).first()
+    assert (last.kind, last.actor_kind, last.actor_id, last.message_id) == ("closed", "gateway", None, None)
+    assert reviewed_last == "reviewed"
+    assert sorted(u.recipient_system for u in updates) == [DMS, PORTAL]
+    for update in updates:
+        signed_update = verify_document(parse_document(update.document)).signed_root
+        assert signed_update.findtext("zv:Body/zv:Event", namespaces=ns.NSMAP) == "closed"
+        assert signed_update.findtext("zv:Body/zv:Status", namespaces=ns.NSMAP) == "closed"
+    timeline = client.get(f"/api/v1/appeals/{quiet_code}").json
+    assert timeline["status"] == "closed"
+    assert timeline["timeline"][-1]["text"] == "Closed: no review within 30 days of the reply"
+    # the citizen may still review: the closure does not take that away
+    send(client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId=quiet_id, Stars="3"))

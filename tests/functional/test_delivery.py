@@ -461,6 +461,40 @@ def test_a_lease_is_exclusive_until_it_ends(client, signers, gateway):
     assert b.process(taken[0], b.targets([PORTAL, DMS]), RunSummary()) == "delivered"
 
 
+def test_housekeeping_runs_at_start_then_every_interval_and_its_failure_is_not_fatal(gateway):
+    now = [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
+    calls: list[datetime] = []
+    logged: list[str] = []
+
+    def housekeeping() -> None:
+        calls.append(now[0])
+        if len(calls) == 2:
+            raise RuntimeError("database away")
+
+    delivery = DeliveryWorker(
+        gateway.sessions,
+        DelivererRegistry.from_spec(DEFAULT_DELIVERERS, timeout=1.0),
+        RetryPolicy(),
+        clock=lambda: now[0],
+        log=logged.append,
+        housekeeping=housekeeping,
+        housekeeping_seconds=300,
+    )
+    try:
+        delivery.tick_housekeeping()
+        now[0] += timedelta(seconds=299)
+        delivery.tick_housekeeping()
+        assert len(calls) == 1
+        now[0] += timedelta(seconds=2)
+        delivery.tick_housekeeping()  # fails: logged, and delivery goes on
+        assert len(calls) == 2 and "housekeeping failed (RuntimeError: database away)" in logged[0]
+        now[0] += timedelta(seconds=301)
+        delivery.run(once=True)  # the loop runs it too
+        assert len(calls) == 3
+    finally:
+        delivery.close()
+
+
 def test_weekly_hook_runs_once_per_iso_week(gateway):
     weeks: list[tuple[int, int]] = []
     clock = [datetime(2027, 1, 3, 20, 0, tzinfo=UTC)]  # Sunday 23:00 in Minsk

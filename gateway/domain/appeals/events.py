@@ -15,6 +15,7 @@ folded from these events (see `lifecycle.fold`).
 | extended | {"new_due_date": "YYYY-MM-DD", "reason": str, "official": id (optional)} |
 | reply_sent | {"official": id} |
 | reviewed | {"stars": 1..5} |
+| closed | {"quiet_period_days": whole days >= 1}: by the gateway, when no review came within them |
 | withdrawn, left_without_consideration | {"note": str or None, "official": id (optional)} |
 
 Missing optional keys read as None; keys not listed are kept as they are. Lists become tuples and mappings
@@ -70,6 +71,7 @@ class EventKind(StrEnum):
     extended = "extended"
     reply_sent = "reply_sent"
     reviewed = "reviewed"
+    closed = "closed"
     withdrawn = "withdrawn"
     left_without_consideration = "left_without_consideration"
 
@@ -107,6 +109,10 @@ def _is_iso_date(value: object) -> bool:
     return True
 
 
+def _is_days(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _is_stars(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
 
@@ -124,6 +130,7 @@ _DATA: dict[EventKind, tuple[dict[str, _Check], dict[str, _Check]]] = {
     EventKind.extended: ({"new_due_date": _is_iso_date, "reason": _is_str}, {"official": _is_optional_id}),
     EventKind.reply_sent: ({"official": _is_id}, {}),
     EventKind.reviewed: ({"stars": _is_stars}, {}),
+    EventKind.closed: ({"quiet_period_days": _is_days}, {}),
     EventKind.withdrawn: ({}, _NOTE),
     EventKind.left_without_consideration: ({}, _NOTE),
 }

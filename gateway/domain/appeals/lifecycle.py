@@ -139,13 +139,18 @@ class Review:
 
 
 @dataclass(frozen=True)
+class CloseQuietly:
+    """The gateway closes a replied appeal the citizen did not review within the quiet period."""
+
+
+@dataclass(frozen=True)
 class Withdraw:
     """The citizen withdraws the appeal (through the portal)."""
 
     note: str | None = None
 
 
-Command = Forward | ChangeStatus | Supplement | Reply | Review | Withdraw
+Command = Forward | ChangeStatus | Supplement | Reply | Review | Withdraw | CloseQuietly
 
 
 # --- the transition table ---------------------------------------------------------------------------------
@@ -158,6 +163,7 @@ _REPLIED = frozenset({Status.reply_sent, Status.closed})  # closed: only when cl
 _OFFICIALS = frozenset({ActorKind.official, ActorKind.system})  # the official, or their DMS for them
 _CITIZEN = frozenset({ActorKind.citizen, ActorKind.system})  # the citizen, or the portal for them
 _PERSONAL = frozenset({ActorKind.official})  # a reply is personally signed
+_GATEWAY = frozenset({ActorKind.gateway})
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ RULES: Mapping[str, Rule] = {
     "reply":                      Rule(_WORKING,    _PERSONAL,  True,  _E.reply_sent),
     "review":                     Rule(_REPLIED,    _CITIZEN,   False, _E.reviewed),
     "withdraw":                   Rule(_UNANSWERED, _CITIZEN,   False, _E.withdrawn),
+    "close":                      Rule(frozenset({Status.reply_sent}), _GATEWAY, False, _E.closed),
 }
 # fmt: on
 
@@ -197,6 +204,7 @@ ACTIONS: Mapping[str, str] = {
     "reply": "reply to",
     "review": "review",
     "withdraw": "withdraw",
+    "close": "close",
 }
 
 # Why a command is refused in a state, where "the appeal is <status>" would not say enough.
@@ -216,6 +224,7 @@ STATUS_AFTER: Mapping[EventKind, Status | None] = {
     EventKind.extended: None,
     EventKind.reply_sent: Status.reply_sent,
     EventKind.reviewed: Status.closed,
+    EventKind.closed: Status.closed,
     EventKind.withdrawn: Status.withdrawn,
     EventKind.left_without_consideration: Status.left_without_consideration,
 }
@@ -237,6 +246,8 @@ def _rule_name(command: Command) -> str:
             return "review"
         case Withdraw():
             return "withdraw"
+        case CloseQuietly():
+            return "close"
     raise TypeError(f"not an appeal command: {command!r}")
 
 
@@ -350,6 +361,16 @@ def _withdraw_data(
     return {"note": command.note}
 
 
+def _close_data(
+    state: AppealState, command: Command, at: datetime, policy: DeadlinePolicy
+) -> dict[str, object]:
+    assert isinstance(command, CloseQuietly) and state.replied_at is not None
+    days = policy.quiet_period_days
+    if at - state.replied_at <= timedelta(days=days):
+        raise _invalid(f"the quiet period of {days} days after the reply has not ended")
+    return {"quiet_period_days": days}
+
+
 _BUILD: Mapping[str, _Build] = {
     "forward": _forward_data,
     "in_process": _status_data,
@@ -361,6 +382,7 @@ _BUILD: Mapping[str, _Build] = {
     "reply": _reply_data,
     "review": _review_data,
     "withdraw": _withdraw_data,
+    "close": _close_data,
 }
 
 
@@ -463,6 +485,13 @@ def _on_reviewed(state: AppealState, event: Event) -> AppealState:
     return replace(state, reviewed=True, stars=stars, closed_at=event.at)
 
 
+def _on_closed(state: AppealState, event: Event) -> AppealState:
+    # Closed as of the end of the quiet period, as the derived closure says, whenever the gateway wrote it.
+    days = event.data["quiet_period_days"]
+    assert isinstance(days, int) and state.replied_at is not None
+    return replace(state, closed_at=state.replied_at + timedelta(days=days))
+
+
 def _on_ended(state: AppealState, event: Event) -> AppealState:
     return replace(
         state,
@@ -483,6 +512,7 @@ _APPLY: Mapping[EventKind, Callable[[AppealState, Event], AppealState]] = {
     EventKind.extended: _on_extended,
     EventKind.reply_sent: _on_reply,
     EventKind.reviewed: _on_reviewed,
+    EventKind.closed: _on_closed,
     EventKind.withdrawn: _on_ended,
     EventKind.left_without_consideration: _on_ended,
 }
@@ -564,6 +594,8 @@ def status_text(event: Event, names: Callable[[str], str]) -> str:
             return "Reply sent"
         case EventKind.reviewed:
             return f"Reviewed: {data['stars']} of 5"
+        case EventKind.closed:
+            return f"Closed: no review within {data['quiet_period_days']} days of the reply"
         case EventKind.withdrawn:
             return "Withdrawn by the applicant"
         case EventKind.left_without_consideration:

@@ -409,7 +409,7 @@ def worker(once: bool, batch: int | None) -> None:
     import signal
     import threading
 
-    from gateway.app import ratings_service
+    from gateway.app import build_gateway, quiet_closures, ratings_service
     from gateway.delivery.registry import DeliveryConfigError
     from gateway.delivery.worker import build_worker
 
@@ -417,9 +417,24 @@ def worker(once: bool, batch: int | None) -> None:
     stop = threading.Event()
     with _database() as sessions:
         try:
-            # A long-running worker also computes each ISO week's ratings when the next week begins.
-            weekly = None if once else ratings_service(settings).weekly_hook(sessions, click.echo)
-            delivery = build_worker(settings, sessions, log=click.echo, on_new_iso_week=weekly)
+            # A long-running worker also computes each ISO week's ratings when the next week begins, and
+            # closes the appeals whose quiet period has ended (with their StatusUpdates) every few minutes.
+            weekly = housekeeping = None
+            if not once:
+                weekly = ratings_service(settings).weekly_hook(sessions, click.echo)
+                try:  # signing the StatusUpdates needs the receipt key and the trust store
+                    closures = quiet_closures(build_gateway(settings, engine=sessions.kw["bind"]))
+                except (OSError, ValueError) as exc:
+                    click.echo(f"quiet-period closures off: {exc}", err=True)
+                else:
+
+                    def housekeeping() -> None:
+                        if closed := closures.run():
+                            click.echo(f"closed {closed} appeal(s) after their quiet period")
+
+            delivery = build_worker(
+                settings, sessions, log=click.echo, on_new_iso_week=weekly, housekeeping=housekeeping
+            )
         except DeliveryConfigError as exc:
             raise click.ClickException(str(exc)) from None
 

@@ -12,6 +12,7 @@ from gateway.domain.appeals.lifecycle import (
     AppealState,
     Assignment,
     ChangeStatus,
+    CloseQuietly,
     Forward,
     Reply,
     Review,
@@ -348,6 +349,60 @@ def test_review_after_the_quiet_period():
     state = log.state()
     assert state.status is Status.closed and state.reviewed and state.stars == 2
     assert state.closed_at == log.at
+
+
+# --- the closure written by the gateway -------------------------------------------------------------------
+
+GATEWAY = Actor(ActorKind.gateway)
+
+
+def test_the_gateway_writes_the_quiet_closure_once_the_period_has_ended():
+    """The closure is derived when reading; the gateway also writes it as an event (so that the citizen's
+    system is told, like of every event), and the state is the same either way."""
+    log, _ = log_in("reply_sent")
+    replied = log.at
+    logged = fold(log.events)  # what the log says, with nothing derived: still reply_sent
+    with pytest.raises(DomainRejection, match="quiet period of 30 days") as early:
+        decide(logged, CloseQuietly(), at=replied + timedelta(days=30), actor=GATEWAY, policy=POLICY)
+    assert early.value.code == "invalid-transition"
+    at = replied + timedelta(days=32)
+    event = decide(logged, CloseQuietly(), at=at, actor=GATEWAY, policy=POLICY)
+    assert (event.kind, event.seq, dict(event.data)) == (
+        EventKind.closed,
+        logged.last_seq + 1,
+        {"quiet_period_days": 30},
+    )
+    closed = fold([*log.events, event])
+    derived = fold(log.events, now=at, policy=POLICY)
+    assert (
+        (closed.status, closed.closed_at)
+        == (derived.status, derived.closed_at)
+        == (
+            Status.closed,
+            replied + timedelta(days=30),
+        )
+    )
+    assert status_text(event, lambda o: o) == "Closed: no review within 30 days of the reply"
+    # a late review is still taken, as after the derived closure
+    review = decide(closed, Review(3), at=at + HOUR, actor=CITIZEN, policy=POLICY)
+    reviewed = fold([*log.events, event, review])
+    assert reviewed.status is Status.closed and reviewed.reviewed and reviewed.stars == 3
+
+
+@pytest.mark.parametrize("status", ["in_process", "more_info_required", "closed", "withdrawn"])
+def test_only_a_replied_appeal_is_closed_quietly(status):
+    log, _ = log_in(status)
+    with pytest.raises(DomainRejection) as refused:
+        decide(fold(log.events), CloseQuietly(), at=log.at + timedelta(days=60), actor=GATEWAY, policy=POLICY)
+    assert refused.value.code == "invalid-transition"
+
+
+@pytest.mark.parametrize("actor", [CITIZEN, PORTAL, official("a")])
+def test_only_the_gateway_closes_quietly(actor):
+    log, _ = log_in("reply_sent")
+    with pytest.raises(DomainRejection) as refused:
+        decide(fold(log.events), CloseQuietly(), at=log.at + timedelta(days=60), actor=actor, policy=POLICY)
+    assert refused.value.code == "signer-not-authorized"
 
 
 # --- history --------------------------------------------------------------------------------------------
