@@ -88,7 +88,10 @@ def check_attachment_digests(root: etree._Element) -> None:
     for attachment in root.iterfind(_ATTACHMENTS):
         declared = attachment.find(ns.zv("Sha256"))
         content = attachment.find(ns.zv("Content"))
-        actual = hashlib.sha256(base64.b64decode("".join((content.text or "").split()))).hexdigest()
+        # All of its text: .text stops at the first comment or processing instruction inside Content, which
+        # the XSD and the signature (canonical form without comments) both read past.
+        encoded = "".join("".join(content.itertext(ns.zv("Content"))).split())
+        actual = hashlib.sha256(base64.b64decode(encoded)).hexdigest()
         if actual != declared.text:
             name = attachment.findtext(ns.zv("Name"))
             raise AttachmentDigestMismatch(

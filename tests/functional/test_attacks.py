@@ -91,6 +91,7 @@ REQUIRED = {
     "signature-profile__unsigned_object",
     "signature-profile__too_many_certificates",
     "schema-invalid__attachment_digest_mismatch",
+    "schema-invalid__attachment_digest_split_by_comment",
     "signer-not-authorized__status_change_signed_by_other_official",
 }
 

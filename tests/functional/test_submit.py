@@ -127,6 +127,19 @@ def test_a_wrong_attachment_digest_is_refused_with_line_and_path(client, signers
         assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
+def test_an_attachment_split_by_a_comment_is_judged_on_all_its_text(client, signers):
+    """The honest twin of the attack fixture schema-invalid__attachment_digest_split_by_comment."""
+    root = example("Appeal")
+    attachment = root.find("zv:Body/zv:Attachments/zv:Attachment", ns.NSMAP)
+    attachment.find("zv:Sha256", ns.NSMAP).text = hashlib.sha256(b"ABCDEF").hexdigest()
+    content = attachment.find("zv:Content", ns.NSMAP)
+    content.text = "QUJD"
+    comment = etree.Comment("scanned in two parts")
+    comment.tail = "REVG"
+    content.append(comment)
+    assert post(client, signed(signers, "sys-portal", root)).status_code == 201
+
+
 def _appeal_rows(gateway) -> tuple[int, ...]:
     with gateway.sessions() as session:
         return tuple(
