@@ -45,5 +45,6 @@ def read_header(root: etree._Element) -> Header:
 
 
 def named_official(root: etree._Element) -> str | None:
-    """The official a document speaks for (Body/Official), if its type names one."""
-    return _text(root, "zv:Body/zv:Official")
+    """The official a document speaks for, if its type names one: Body/Official, or an AppealForward's
+    FromOfficial (who forwards, and whom the event log records as having acted)."""
+    return _text(root, "zv:Body/zv:Official") or _text(root, "zv:Body/zv:FromOfficial")

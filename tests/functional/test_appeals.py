@@ -459,3 +459,14 @@ def test_the_gateway_closes_a_quiet_appeal_and_tells_the_systems(client, signers
     assert timeline["timeline"][-1]["text"] == "Closed: no review within 30 days of the reply"
     # the citizen may still review: the closure does not take that away
     send(client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId=quiet_id, Stars="3"))
+
+
+def test_an_official_may_personally_sign_what_names_them(client, signers):
+    """The rule against acting as another leaves an official's own acts alone: a status change and a forward
+    personally signed by the official they name are taken, as sealed ones are."""
+    appeal_id, _ = appeal_to(client, signers, MINISTER)
+    send(client, signers, MINISTER, status_change(appeal_id, MINISTER, "in_process"))
+    forward = doc("AppealForward", DMS, AppealId=appeal_id, FromOfficial=MINISTER, ToOfficial=[DEPT_HEAD])
+    send(client, signers, MINISTER, forward)
+    _, codes = send(client, signers, MINISTER, status_change(appeal_id, DEPT_HEAD, "more_info_required"), 403)
+    assert codes == ["signer-not-authorized"]
