@@ -178,17 +178,17 @@ def test_demo_history_flags_belong_to_a_gateway_the_demo_starts():
 
 def test_verify_judges_the_certificates_as_of_a_given_moment(own_pki, tmp_path):
     """An auditor checks an old receipt as of the moment it states (--at signed), not as of today, when its
-    certificate may have expired; any other moment can be given too."""
+    certificate may have expired; any other moment can be given too. Only the gateway's own documents are
+    trusted for their time: anyone else's SentAt is a claim."""
     sent_at = datetime.now(UTC).replace(microsecond=0)
-    unsigned = tmp_path / "unsigned.xml"
-    unsigned.write_bytes(
-        etree.tostring(example("Appeal", SentAt=sent_at.isoformat()), xml_declaration=True, encoding="UTF-8")
-    )
+    unsigned = tmp_path / "unsigned-receipt.xml"
+    receipt = example("Receipt", SentAt=sent_at.isoformat())
+    unsigned.write_bytes(etree.tostring(receipt, xml_declaration=True, encoding="UTF-8"))
     identities = own_pki / "identities"
-    signed_file = tmp_path / "signed.xml"
+    signed_file = tmp_path / "receipt.xml"
     signing = _run(
-        "sign", str(unsigned), "--key", str(identities / "sys-portal.key.pem"),
-        "--cert", str(identities / "sys-portal.pem"), "-o", str(signed_file), pki=own_pki,
+        "sign", str(unsigned), "--key", str(identities / "zvarot-gateway.key.pem"),
+        "--cert", str(identities / "zvarot-gateway.pem"), "-o", str(signed_file), pki=own_pki,
     )  # fmt: skip
     assert signing.exit_code == 0, signing.output
 
@@ -201,9 +201,10 @@ def test_verify_judges_the_certificates_as_of_a_given_moment(own_pki, tmp_path):
     report = json.loads(much_later.output)
     assert report["error"]["code"] == "certificate-expired" and report["checked_at"].startswith("2100-01-01")
 
-    example_file = _sign(own_pki, "sys-portal", tmp_path)  # the example says it was sent in March 2025
-    before = json.loads(_run("verify", "--json", "--at", "signed", str(example_file), pki=own_pki).output)
-    assert before["valid"] is False and before["checked_at"].startswith("2025-03-")
+    appeal = _sign(own_pki, "sys-portal", tmp_path)  # a sender's document: its SentAt is its own claim
+    claimed = json.loads(_run("verify", "--json", "--at", "signed", str(appeal), pki=own_pki).output)
+    assert claimed["valid"] is False and claimed["error"]["code"] == "signer-not-authorized"
+    assert "ReceivedAt of its receipt" in claimed["error"]["message"]
 
     no_zone = _run("verify", "--at", "2030-01-01T00:00:00", str(signed_file), pki=own_pki)
     assert no_zone.exit_code == 2 and "no time zone" in no_zone.output

@@ -246,7 +246,10 @@ def verify(file: Path, trust_dir: Path | None, as_json: bool, at: str | None) ->
             ) from None
         if moment.tzinfo is None:
             raise click.BadParameter(f"{at!r} has no time zone (add Z or +03:00)", param_hint="--at")
-    report = verify_file(file.read_bytes(), trust_dir or _settings().trust_dir, at=moment)
+    settings = _settings()
+    report = verify_file(
+        file.read_bytes(), trust_dir or settings.trust_dir, at=moment, gateway_uid=settings.gateway_uid
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

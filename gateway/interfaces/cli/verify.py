@@ -19,11 +19,17 @@ SIGNED_TIME = "signed"  # --at signed: the moment the document states it was sen
 
 
 def verify_file(
-    data: bytes, trust_dir: Path, limits: ParseLimits = ParseLimits(), at: datetime | str | None = None
+    data: bytes,
+    trust_dir: Path,
+    limits: ParseLimits = ParseLimits(),
+    at: datetime | str | None = None,
+    gateway_uid: str = "zvarot-gateway",
 ) -> dict:
     """`at`: when the certificate chain, validity and revocation are judged: None for now, a moment, or
     SIGNED_TIME for the document's own SentAt -- how an auditor checks, years later, a receipt issued when
-    its certificate was valid (with the CRLs of that time in the trust store's crls/)."""
+    its certificate was valid (with the CRLs of that time in the trust store's crls/). A SentAt is only the
+    signer's claim, so SIGNED_TIME is taken only from what the gateway signed (`gateway_uid`); for anyone
+    else's document, give the ReceivedAt of its receipt."""
     report: dict = {"valid": False, "steps": []}
 
     def step(name: str, detail: str) -> None:
@@ -43,6 +49,12 @@ def verify_file(
         report["algorithm"] = signature.signature_method
         report["digest_algorithm"] = signature.digest_method
         step("signature", "profile respected, digest and signature value verify")
+        if at == SIGNED_TIME and report["document_type"] not in ISSUED_TYPES:
+            raise Rejection(
+                "signer-not-authorized",
+                f"--at signed: a {report['document_type']}'s SentAt is only its signer's claim; "
+                "verify it --at the ReceivedAt of its receipt",
+            )
         moment = _signed_time(signature.signed_root) if at == SIGNED_TIME else at
         report["checked_at"] = (moment or datetime.now(UTC)).isoformat()
         signer = CertificateVerifier(TrustStore.load(trust_dir)).verify(
@@ -59,6 +71,11 @@ def verify_file(
             revocation=signer.revocation,
         )
         step("certificate", "chain to a trust anchor, key usage, validity and CRL checked")
+        if at == SIGNED_TIME and signer.uid != gateway_uid:
+            raise Rejection(
+                "signer-not-authorized",
+                f"--at signed: the time is {signer.uid}'s claim, not the gateway's ({gateway_uid})",
+            )
         report["valid"] = True
     except Rejection as rejection:
         report["error"] = {"code": rejection.code, "message": rejection.message}
@@ -68,9 +85,9 @@ def verify_file(
 
 
 def _signed_time(signed_root: etree._Element) -> datetime:
-    sent_at = signed_root.findtext("zv:Header/zv:SentAt", namespaces=ns.NSMAP)
+    sent_at = (signed_root.findtext("zv:Header/zv:SentAt", namespaces=ns.NSMAP) or "").strip()
     try:
-        moment = datetime.fromisoformat((sent_at or "").replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(sent_at.replace("Z", "+00:00"))
     except ValueError:
         raise Rejection("schema-invalid", f"--at signed: no usable Header/SentAt ({sent_at!r})") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
