@@ -76,6 +76,7 @@ def seed_demo_world(sessions: sessionmaker[Session]) -> int:
                         name=system.name,
                         kind=system.kind,
                         document_types=list(system.document_types),
+                        forward_documents=system.forward_documents,
                         created_at=datetime.now(UTC),
                     )
                 )

@@ -60,6 +60,7 @@ class DemoSystem:
     kind: str  # "portal" | "dms"
     serves: tuple[str, ...]  # org unit ids; the subtree under each is served
     document_types: tuple[str, ...]
+    forward_documents: bool = False  # receives the officials' own documents about its appeals
 
 
 ORG_UNITS = (
@@ -744,7 +745,9 @@ PORTAL_TYPES = ("Appeal", "AppealSupplement", "ReplyReview", "ReportReview")
 DMS_TYPES = ("Appeal", "AppealForward", "AppealStatusChange", "AppealReply", "WorkReport", "DirectoryUpdate")
 
 SYSTEMS = (
-    DemoSystem("sys-portal", "National e-services portal", "portal", (), PORTAL_TYPES),
+    DemoSystem(
+        "sys-portal", "National e-services portal", "portal", (), PORTAL_TYPES, forward_documents=True
+    ),
     DemoSystem("sys-dms-housing", "Ministry of Housing DMS", "dms", ("ou-ministry-housing",), DMS_TYPES),
     DemoSystem("sys-dms-minsk-region", "Minsk Region DMS", "dms", ("ou-minsk-region",), DMS_TYPES),
 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from gateway.directory.service import apply_directory_update, check_scope
@@ -22,6 +22,7 @@ from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.services.appeals import AppealChange, AppealsService
 from gateway.services.reports import ReportsService
 from gateway.store.appeals import InboxItem, NewAppeal, OutboxMessage
+from gateway.store.directory import System
 from gateway.store.registry import RegisteredSystem
 
 # (session, signed root, sender, stored document's key, received at) -> the change, if any
@@ -58,6 +59,11 @@ class SourceDocument:
     document_type: str
     document: bytes
     sender_system: str
+
+
+def _forwards_documents(session: Session, system_id: str) -> bool:
+    """Whether the system opted in to the officials' own documents (systems.forward_documents)."""
+    return bool(session.scalar(select(System.forward_documents).where(System.id == system_id)))
 
 
 class DocumentEffects:
@@ -139,6 +145,7 @@ class DocumentEffects:
             source is not None
             and source.document_type in FOR_THE_CITIZEN
             and change.origin_system not in ("", source.sender_system)  # not back to where it came from
+            and _forwards_documents(session, change.origin_system)
         ):
             status_updates.append(
                 {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.store.models import Base
@@ -90,6 +90,9 @@ class System(Base):
     # How the outbox reaches it: http (POST the signed XML), soap (the DMS's ReceiveStatusUpdate operation),
     # none (no push: it pulls GET /api/v1/outbox). gateway.delivery names a deliverer per kind.
     delivery: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    # As the origin of appeals, also receive the officials' own signed AppealReply and AppealStatusChange
+    # (opt-in: a receiver built for StatusUpdates only would refuse them).
+    forward_documents: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     token_hash: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -359,6 +359,37 @@ def test_the_citizen_s_system_receives_the_official_s_signed_reply_after_its_sta
     assert stub.outcomes() == Counter({"accepted": 3, "duplicate": 1})
 
 
+def test_officials_documents_go_only_to_a_system_that_opted_in(client, signers, gateway, database_url):
+    """A receiver built for StatusUpdates alone would refuse an AppealReply and dead-letter it: forwarding is
+    the operator's choice per system (the demo portal has it on)."""
+
+    def replied_rows(switch: str) -> list[str]:
+        result = CliRunner().invoke(
+            cli,
+            ["systems", "set-endpoint", "--id", PORTAL, switch],
+            env={"ZVAROT_DATABASE_URL": database_url},
+        )
+        assert result.exit_code == 0, result.output
+        appeal_id, _ = new_appeal(client, signers, MINISTER)
+        reply = example("AppealReply", SenderSystem=DMS)
+        reply.find("zv:Body/zv:AppealId", ns.NSMAP).text = appeal_id
+        reply.find("zv:Body/zv:Official", ns.NSMAP).text = MINISTER
+        assert post(client, signed(signers, MINISTER, reply)).status_code == 201
+        with gateway.sessions() as session:
+            return session.scalars(
+                select(OutboxMessage.document_type)
+                .where(OutboxMessage.appeal_id == appeal_id, OutboxMessage.recipient_system == PORTAL)
+                .order_by(OutboxMessage.id)
+            ).all()
+
+    assert replied_rows("--no-forward-documents") == ["StatusUpdate", "StatusUpdate"]
+    assert replied_rows("--forward-documents") == ["StatusUpdate", "StatusUpdate", "AppealReply"]
+    listing = CliRunner().invoke(cli, ["systems", "list"], env={"ZVAROT_DATABASE_URL": database_url})
+    assert [line for line in listing.output.splitlines() if "gets officials documents" in line][0].startswith(
+        PORTAL
+    )
+
+
 # --- retries, dead letters, the operator's CLI --------------------------------------------------------------
 
 

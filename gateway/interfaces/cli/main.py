@@ -286,6 +286,7 @@ def systems_list() -> None:
                 f"{system.id}\t{system.kind}\t{system.name}\tserves: {', '.join(serves) or '-'}\t"
                 f"sends: {', '.join(system.document_types)}\t"
                 f"delivery: {system.delivery} {system.endpoint_url or '(no endpoint)'}"
+                f"{chr(9) + 'gets officials documents' if system.forward_documents else ''}"
             )
 
 
@@ -348,13 +349,22 @@ def systems_add(
 @click.option("--id", "system_id", required=True)
 @click.option("--endpoint", default=None, help="the push URL; an empty string removes it")
 @click.option("--delivery", type=click.Choice(DELIVERY_KINDS), default=None, help="http, soap or none")
-def systems_set_endpoint(system_id: str, endpoint: str | None, delivery: str | None) -> None:
-    """Set how a system receives status updates: its endpoint URL and the delivery kind."""
+@click.option(
+    "--forward-documents/--no-forward-documents",
+    default=None,
+    help="as the origin of appeals, also receive the officials' own signed AppealReply and "
+    "AppealStatusChange (only if it accepts them besides StatusUpdates)",
+)
+def systems_set_endpoint(
+    system_id: str, endpoint: str | None, delivery: str | None, forward_documents: bool | None
+) -> None:
+    """Set how a system receives status updates: its endpoint URL, the delivery kind, and whether it also
+    receives the officials' own documents about its appeals."""
     from gateway.store.database import writing
     from gateway.store.directory import System
 
-    if endpoint is None and delivery is None:
-        raise click.UsageError("give --endpoint, --delivery or both")
+    if endpoint is None and delivery is None and forward_documents is None:
+        raise click.UsageError("give --endpoint, --delivery, --forward-documents or a combination")
     with _database() as sessions, writing(sessions) as session:
         system = session.get(System, system_id)
         if system is None:
@@ -363,9 +373,14 @@ def systems_set_endpoint(system_id: str, endpoint: str | None, delivery: str | N
             system.endpoint_url = endpoint.strip() or None
         if delivery is not None:
             system.delivery = delivery
+        if forward_documents is not None:
+            system.forward_documents = forward_documents
         system.endpoint_url = _endpoint(system.endpoint_url, system.delivery)
         session.commit()
-        click.echo(f"{system_id}: delivery {system.delivery}, endpoint {system.endpoint_url or '(none)'}")
+        click.echo(
+            f"{system_id}: delivery {system.delivery}, endpoint {system.endpoint_url or '(none)'}, "
+            f"officials' documents {'forwarded' if system.forward_documents else 'not forwarded'}"
+        )
 
 
 def _endpoint(url: str | None, delivery: str) -> str | None:
