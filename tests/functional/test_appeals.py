@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date, timedelta
 
 import pytest
@@ -470,3 +471,27 @@ def test_an_official_may_personally_sign_what_names_them(client, signers):
     send(client, signers, MINISTER, forward)
     _, codes = send(client, signers, MINISTER, status_change(appeal_id, DEPT_HEAD, "more_info_required"), 403)
     assert codes == ["signer-not-authorized"]
+
+
+def test_an_official_s_document_in_another_encoding_reaches_the_portal_byte_for_byte(
+    client, signers, settings
+):
+    """XML may name any encoding; the signature is over the canonical (UTF-8) form, so a windows-1251 copy
+    verifies the same. Forwarded as received, it comes out of the pull API as base64, its text null."""
+    appeal_id, _ = appeal_to(client, signers, DEPT_HEAD)
+    utf8 = signed(signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    cp1251 = etree.tostring(etree.fromstring(utf8), encoding="windows-1251", xml_declaration=True)
+    assert cp1251 != utf8 and b"windows-1251" in cp1251[:60]
+    assert post(client, cp1251).status_code == 201
+
+    token = system_token(settings, PORTAL)
+    page = client.get("/api/v1/outbox?after=0&limit=50", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200
+    [reply] = [
+        i for i in page.json["items"] if i["appeal_id"] == appeal_id and i["document_type"] == "AppealReply"
+    ]
+    assert reply["document"] is None and base64.b64decode(reply["document_base64"]) == cp1251
+    statuses = [
+        i for i in page.json["items"] if i["appeal_id"] == appeal_id and i["document_type"] == "StatusUpdate"
+    ]
+    assert all(base64.b64decode(i["document_base64"]).decode() == i["document"] for i in statuses)

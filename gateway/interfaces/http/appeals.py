@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -151,6 +152,16 @@ def inbox_ack(official_id: str) -> Response:
 # --- a system's own status updates -----------------------------------------------------------------------
 
 
+def _document_fields(document: bytes) -> dict:
+    """The signed bytes exactly (base64), and as text where they are UTF-8: an official's document is
+    forwarded as received, in whatever encoding its XML declaration names, and must not break the page."""
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return {"document": text, "document_base64": base64.b64encode(document).decode("ascii")}
+
+
 @blueprint.get("/api/v1/outbox")
 def outbox_pull() -> Response:
     after, limit = _cursor("after"), _cursor("limit", 50)
@@ -170,7 +181,7 @@ def outbox_pull() -> Response:
                     "appeal_id": r.appeal_id,
                     "event_seq": r.event_seq,
                     "document_type": r.document_type,
-                    "document": r.document.decode(),
+                    **_document_fields(r.document),
                 }
                 for r in rows
             ],

@@ -170,7 +170,14 @@ _SCHEMAS: dict = {
                         "appeal_id": _STR,
                         "event_seq": _INT,
                         "document_type": _STR,
-                        "document": {**_STR, "description": "the signed document (XML)"},
+                        "document": {
+                            "type": ["string", "null"],
+                            "description": "the signed document as text, or null if it is not UTF-8",
+                        },
+                        "document_base64": {
+                            **_STR,
+                            "description": "the signed document, byte for byte (verify these bytes)",
+                        },
                     }
                 ),
             },
