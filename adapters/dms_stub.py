@@ -8,9 +8,9 @@
   `POST /status-updates` of the signed XML (what adapters.http_push sends).
 - De-duplicates by (AppealId, EventSeq) read from the document: a repeat is answered `duplicate` (a success
   for the sender) and not processed again. The citizen's system also receives the officials' own signed
-  `AppealReply` and `AppealStatusChange` documents (after the event's StatusUpdate), de-duplicated by
-  (AppealId, MessageId). With `--record FILE` the ids already received are read back at
-  start, so a restarted stub still recognises repeats.
+  `AppealReply` and `AppealStatusChange` documents, de-duplicated by (SenderSystem, MessageId). With
+  `--record FILE` the ids already received are read back at start, so a restarted stub still recognises
+  repeats.
 - `--fail-first K`: the first K calls get HTTP 500 (a SOAP fault on /soap), to exercise the sender's retries.
 - `--delay S`: every call takes S seconds longer (to interrupt a sender mid-run in tests).
 - `--trust-dir DIR`: verify each document's signature and certificate chain (CRLs included) against that
@@ -61,10 +61,11 @@ FORWARDED_FOR_THE_CITIZEN = ("AppealReply", "AppealStatusChange")
 
 
 def _seen_key(entry: dict) -> tuple[str, int | str]:
-    """(AppealId, EventSeq) for a StatusUpdate; (AppealId, "doc:" + MessageId) for a forwarded document."""
+    """(AppealId, EventSeq) for a StatusUpdate; (SenderSystem, "doc:" + MessageId) for a forwarded document
+    (a sender's MessageIds are unique to it, as the gateway's own idempotency key is)."""
     if entry.get("document_type", "StatusUpdate") == "StatusUpdate":
         return entry["appeal_id"], entry["event_seq"]
-    return entry["appeal_id"], f"doc:{entry['message_id']}"
+    return entry["sender_system"], f"doc:{entry['message_id']}"
 
 
 class _Request(Request):
@@ -212,6 +213,7 @@ class DmsStub:
             if not appeal_id:
                 raise Refused(f"the {kind} has no AppealId")
             entry = {"document_type": kind, "appeal_id": appeal_id, "event_seq": None}
+        entry["sender_system"] = root.findtext(f"{{{ZV}}}Header/{{{ZV}}}SenderSystem")
         key = _seen_key({**entry, "message_id": root.findtext(f"{{{ZV}}}Header/{{{ZV}}}MessageId")})
         with self._lock:
             outcome = "duplicate" if key in self.seen else "accepted"

@@ -6,8 +6,9 @@ adapters/wsdl/zvarot-dms-status-1.wsdl (adapters.dms_stub implements it).
   address the WSDL announces, so that a WSDL written for another network cannot redirect our pushes.
 - One zeep client per endpoint per process, built on first use and kept (a WSDL that cannot be loaded is not
   cached: the next attempt tries again). Restart the worker after a DMS changes its WSDL.
-- `document` is the signed StatusUpdate as base64Binary (byte for byte: the signature survives); `messageKey`
-  the row's idempotency key. Any SOAP fault, HTTP error, timeout or redirect raises DeliveryError.
+- `document` is the signed StatusUpdate (or, for a system opted in, an official's forwarded document) as
+  base64Binary (byte for byte: the signature survives); `messageKey` the row's idempotency key. Any SOAP
+  fault, HTTP error, timeout or redirect raises DeliveryError.
 - XML from the DMS is parsed without DTDs, entities or network access.
 """
 

@@ -30,6 +30,7 @@ from gateway.store.models import DEMO_SENDER, Message, RejectedDocument
 from gateway.trust.store import TrustStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CACHE_SECONDS = 15.0  # GET /metrics answers from a copy at most this old
 OUTBOX_STATUSES = ("pending", "delivered", "dead")
 
 
@@ -102,20 +103,33 @@ def _trust(store: TrustStore, receipt_cert: Path | None, now: datetime) -> Itera
         "Seconds until a trust-store CRL's nextUpdate; negative: stale, every signature under it is refused.",
         labels=["issuer"],
     )
+    # One series per issuer, its newest CRL: older ones kept for audits must not read as stale.
+    newest: dict[str, datetime] = {}
     for crl in trust["crls"]:
         if crl["next_update"] is not None:
-            crls.add_metric([crl["issuer"]], (crl["next_update"] - now).total_seconds())
+            newest[crl["issuer"]] = max(crl["next_update"], newest.get(crl["issuer"], crl["next_update"]))
+    for issuer, next_update in sorted(newest.items()):
+        crls.add_metric([issuer], (next_update - now).total_seconds())
     certificates = GaugeMetricFamily(
         "zvarot_certificate_expiry_seconds",
         "Seconds until a certificate the gateway relies on expires (negative: expired).",
-        labels=["role", "subject"],
+        labels=[
+            "role",
+            "subject",
+            "sha256",
+        ],  # a renewed certificate keeps its subject: the hash tells them apart
     )
     for role, key in (("anchor", "anchors"), ("intermediate", "intermediates")):
         for cert in trust[key]:
-            certificates.add_metric([role, cert["subject"]], (cert["not_after"] - now).total_seconds())
+            certificates.add_metric(
+                [role, cert["subject"], cert["sha256"][:16]], (cert["not_after"] - now).total_seconds()
+            )
     receipt = trust["receipt_certificate"]
     if receipt is not None:
-        certificates.add_metric(["receipt", receipt["subject"]], (receipt["not_after"] - now).total_seconds())
+        certificates.add_metric(
+            ["receipt", receipt["subject"], receipt["sha256"][:16]],
+            (receipt["not_after"] - now).total_seconds(),
+        )
     return [crls, certificates]
 
 

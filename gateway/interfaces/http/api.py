@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -88,13 +89,19 @@ def submit_message() -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    gateway = _gateway()
-    now = datetime.now(UTC)
-    with gateway.sessions() as session:
-        found = operations.families(
-            session, gateway.certificates.store, gateway.settings.receipt_cert_path, now
-        )
-    return Response(operations.exposition(found), content_type=operations.CONTENT_TYPE)
+    """Answered from a per-process copy at most METRICS_CACHE_SECONDS old: the counts scan whole tables, and
+    the endpoint is open, so a client looping on it costs one computation per worker per period."""
+    app = current_app._get_current_object()
+    cached = app.extensions.get("zvarot_metrics")
+    ttl = app.config.get("METRICS_CACHE_SECONDS", operations.CACHE_SECONDS)
+    if cached is None or time.monotonic() - cached[0] >= ttl:
+        gateway = _gateway()
+        with gateway.sessions() as session:
+            found = operations.families(
+                session, gateway.certificates.store, gateway.settings.receipt_cert_path, datetime.now(UTC)
+            )
+        cached = app.extensions["zvarot_metrics"] = (time.monotonic(), operations.exposition(found))
+    return Response(cached[1], content_type=operations.CONTENT_TYPE)
 
 
 @blueprint.get("/healthz")

@@ -18,13 +18,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns): a batch copy of `systems` would have
+# to drop the table that other tables' rows refer to.
 def upgrade() -> None:
-    with op.batch_alter_table("systems") as batch:
-        batch.add_column(
-            sa.Column("forward_documents", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(
+        "systems", sa.Column("forward_documents", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("systems") as batch:
-        batch.drop_column("forward_documents")
+    op.execute("ALTER TABLE systems DROP COLUMN forward_documents")
