@@ -26,6 +26,7 @@ class OutboxEntry:
     last_error: str | None
     delivered_at: datetime | None
     claimed_by: str | None
+    document_type: str = "StatusUpdate"  # or an official's document forwarded to the citizen's system
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -58,13 +59,15 @@ def list_outbox(
             o.last_error,
             o.delivered_at,
             o.claimed_by,
+            o.document_type,
         )
         .where(*conditions)
         .order_by(o.id)
         .limit(max(limit, 1))
     )
     entries = [
-        OutboxEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], _utc(r[8]), r[9]) for r in rows
+        OutboxEntry(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], _utc(r[8]), r[9], r[10])
+        for r in rows
     ]
     return entries, total
 

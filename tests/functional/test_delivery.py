@@ -417,13 +417,14 @@ def test_dead_letter_after_the_maximum_then_requeue(client, signers, gateway, da
         "recipient",
         "appeal",
         "seq",
+        "document",
         "status",
         "attempts",
         "next_attempt",
         "last_error",
     ]
     assert {line.split("\t")[1] for line in lines[1:]} == {PORTAL, DMS}
-    assert all(line.split("\t")[4:6] == ["dead", "3"] for line in lines[1:])
+    assert all(line.split("\t")[4:7] == ["StatusUpdate", "dead", "3"] for line in lines[1:])
     only_portal = CliRunner().invoke(cli, ["outbox", "list", "--status", "dead", "--system", PORTAL], env=env)
     assert len(only_portal.output.splitlines()) == 2 and "Connection refused" in only_portal.output
 

@@ -496,12 +496,13 @@ def outbox_list(status: str | None, system_id: str | None, limit: int) -> None:
 
     with _database() as sessions, sessions() as session:
         entries, total = list_outbox(session, status=status, system=system_id, limit=limit)
-    click.echo("id\trecipient\tappeal\tseq\tstatus\tattempts\tnext_attempt\tlast_error")
+    click.echo("id\trecipient\tappeal\tseq\tdocument\tstatus\tattempts\tnext_attempt\tlast_error")
     for e in entries:
         when = e.next_attempt_at.isoformat(timespec="seconds") if e.next_attempt_at else "-"
         error = " ".join((e.last_error or "-").split())
         click.echo(
-            f"{e.id}\t{e.recipient}\t{e.appeal_id}\t{e.event_seq}\t{e.status}\t{e.attempts}\t{when}\t"
+            f"{e.id}\t{e.recipient}\t{e.appeal_id}\t{e.event_seq}\t{e.document_type}\t{e.status}\t"
+            f"{e.attempts}\t{when}\t"
             f"{error[:200]}"
         )
     if total > len(entries):
