@@ -495,3 +495,47 @@ def test_an_official_s_document_in_another_encoding_reaches_the_portal_byte_for_
         i for i in page.json["items"] if i["appeal_id"] == appeal_id and i["document_type"] == "StatusUpdate"
     ]
     assert all(base64.b64decode(i["document_base64"]).decode() == i["document"] for i in statuses)
+
+
+def test_pages_end_by_bytes_as_well_as_by_count_and_lose_nothing(client, signers, settings, monkeypatch):
+    from gateway.services import inbox as inbox_service
+
+    for _ in range(3):
+        appeal_to(client, signers, DEPT_HEAD)
+    token = system_token(settings, PORTAL)
+    headers = {"Authorization": f"Bearer {token}"}
+    everything = client.get("/api/v1/outbox?after=0&limit=200", headers=headers).json["items"]
+    assert len(everything) == 3
+    size = len(base64.b64decode(everything[0]["document_base64"]))
+    monkeypatch.setattr(inbox_service, "MAX_PAGE_BYTES", size + size // 2)  # room for one and a half
+
+    cursors, after = [], 0
+    for _ in range(5):
+        page = client.get(f"/api/v1/outbox?after={after}&limit=200", headers=headers).json
+        if not page["items"]:
+            break
+        assert len(page["items"]) == 1  # the second would pass the bytes
+        cursors += [i["cursor"] for i in page["items"]]
+        after = page["next_after"]
+    assert cursors == [i["cursor"] for i in everything]
+
+    monkeypatch.setattr(inbox_service, "MAX_PAGE_BYTES", 1)  # smaller than any document: one item still
+    dms = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    assert len(client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=dms).json["items"]) == 1
+
+
+def test_an_appeal_in_another_encoding_reaches_the_official_s_inbox_byte_for_byte(client, signers, settings):
+    appeal = example("Appeal")
+    addressee = appeal.find("zv:Body/zv:Addressee", ns.NSMAP)
+    for child in list(addressee):
+        addressee.remove(child)
+    etree.SubElement(addressee, ns.zv("Official")).text = DEPT_HEAD
+    utf8 = signed(signers, PORTAL, appeal)
+    cp1251 = etree.tostring(etree.fromstring(utf8), encoding="windows-1251", xml_declaration=True)
+    assert post(client, cp1251).status_code == 201
+    dms = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    page = client.get(f"/api/v1/inbox/{DEPT_HEAD}?after=0", headers=dms)
+    assert page.status_code == 200
+    [item] = page.json["items"]
+    assert item["document"] is None and base64.b64decode(item["document_base64"]) == cp1251
+    assert item["status_update"].startswith("<?xml")

@@ -124,7 +124,7 @@ def inbox_pull(official_id: str) -> Response:
                     "kind": e.kind,
                     "event_seq": e.event_seq,
                     "created_at": _iso(e.created_at),
-                    "document": e.document.decode() if e.document else None,
+                    **_document_fields(e.document),
                     "status_update": e.status_update.decode() if e.status_update else None,
                 }
                 for e in entries
@@ -152,9 +152,12 @@ def inbox_ack(official_id: str) -> Response:
 # --- a system's own status updates -----------------------------------------------------------------------
 
 
-def _document_fields(document: bytes) -> dict:
-    """The signed bytes exactly (base64), and as text where they are UTF-8: an official's document is
-    forwarded as received, in whatever encoding its XML declaration names, and must not break the page."""
+def _document_fields(document: bytes | None) -> dict:
+    """The signed bytes exactly (base64), and as text where they are UTF-8: documents are kept as received,
+    in whatever encoding their XML declaration names (the gateway's own are UTF-8), and must not break a
+    page."""
+    if document is None:
+        return {"document": None, "document_base64": None}
     try:
         text = document.decode("utf-8")
     except UnicodeDecodeError:

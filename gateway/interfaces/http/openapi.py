@@ -151,7 +151,11 @@ _SCHEMAS: dict = {
                         "kind": {"enum": ["appeal", "supplement", "review", "withdrawn"]},
                         "event_seq": _INT,
                         "created_at": _TIME,
-                        "document": {**_NSTR, "description": "the signed document to act on (XML)"},
+                        "document": {
+                            **_NSTR,
+                            "description": "the signed document to act on (XML), null if it is not UTF-8",
+                        },
+                        "document_base64": {**_NSTR, "description": "the same document, byte for byte"},
                         "status_update": {**_NSTR, "description": "the signed StatusUpdate (XML)"},
                     }
                 ),
