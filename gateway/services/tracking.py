@@ -6,13 +6,13 @@ No personal data of the applicant, and not the subject or texts either: only wha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.appeals import lifecycle
-from gateway.domain.appeals.deadlines import DueDate, due_date, overdue
+from gateway.domain.appeals.deadlines import DueDate, due_date, forward_due, overdue
 from gateway.services.appeals import AppealsService
 from gateway.store.appeals import Appeal, OutboxMessage
 from gateway.store.directory import Official
@@ -44,6 +44,10 @@ class TrackingView:
     timeliness: str  # on_time | overdue | very_overdue
     holders: tuple[Holder, ...]
     timeline: tuple[TimelineEntry, ...]
+    # While nobody has acted on it yet: the day by which it must reach the competent official (SPEC: within
+    # 5 working days), and whether that day has passed.
+    forward_by: date | None = None
+    forward_late: bool = False
 
 
 def track(
@@ -59,7 +63,12 @@ def track(
     for official_id in state.assignees:
         row = session.get(Official, official_id)
         holders.append(Holder(official_id, row.name if row else official_id, row.post_title if row else ""))
+    forward_by = (
+        forward_due(events[0].at, appeals.policy) if state.status is lifecycle.Status.received else None
+    )
     return TrackingView(
+        forward_by=forward_by,
+        forward_late=forward_by is not None and appeals.policy.local_date(now) > forward_by,
         tracking_code=appeal.tracking_code,
         appeal_id=appeal.id,
         status=str(state.status),

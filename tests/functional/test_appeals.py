@@ -539,3 +539,26 @@ def test_an_appeal_in_another_encoding_reaches_the_official_s_inbox_byte_for_byt
     [item] = page.json["items"]
     assert item["document"] is None and base64.b64decode(item["document_base64"]) == cp1251
     assert item["status_update"].startswith("<?xml")
+
+
+def test_tracking_says_by_when_the_appeal_must_reach_the_competent_official(client, signers, gateway):
+    """SPEC: forwarding to the competent official within 5 working days. Until someone acts on the appeal
+    (forwards it or takes it in process), the citizen sees that day, and whether it has passed."""
+    from datetime import UTC, datetime
+
+    from gateway.domain.appeals.deadlines import forward_due
+    from gateway.services import tracking
+
+    appeal_id, code = appeal_to(client, signers, MINISTER)
+    view = client.get(f"/api/v1/appeals/{code}").json
+    received = datetime.fromisoformat(view["received_at"])
+    expected = forward_due(received, gateway.appeals.policy)
+    assert (view["forward_by"], view["forward_late"]) == (expected.isoformat(), False)
+    assert "To reach the competent official by" in client.get(f"/track/{code}").data.decode()
+    with gateway.sessions() as session:
+        later = tracking.track(session, gateway.appeals, code, now=datetime.now(UTC) + timedelta(days=14))
+    assert later.forward_by == expected and later.forward_late
+
+    send(client, signers, DMS, status_change(appeal_id, MINISTER, "in_process"))
+    view = client.get(f"/api/v1/appeals/{code}").json
+    assert (view["forward_by"], view["forward_late"]) == (None, False)

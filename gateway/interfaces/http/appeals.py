@@ -74,6 +74,8 @@ def appeal_timeline(tracking_code: str) -> Response:
             "due_date": view.due.date.isoformat() if view.due else None,
             "due_date_computation": list(view.due.steps) if view.due else [],
             "timeliness": view.timeliness,
+            "forward_by": view.forward_by.isoformat() if view.forward_by else None,
+            "forward_late": view.forward_late,
             "held_by": [{"official": h.id, "name": h.name, "post": h.post} for h in view.holders],
             "timeline": [
                 {"seq": e.seq, "event": e.event, "text": e.text, "at": _iso(e.at), "by": e.actor}

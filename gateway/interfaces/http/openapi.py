@@ -123,6 +123,13 @@ _SCHEMAS: dict = {
             "due_date": {"type": ["string", "null"], "format": "date"},
             "due_date_computation": {"type": "array", "items": _STR},
             "timeliness": {"enum": ["on_time", "overdue", "very_overdue"]},
+            "forward_by": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "while nobody has acted on it: the day by which it must reach the competent "
+                "official (forwarded there, or taken in process)",
+            },
+            "forward_late": {"type": "boolean"},
             "held_by": {"type": "array", "items": _object({"official": _STR, "name": _STR, "post": _STR})},
             "timeline": {
                 "type": "array",
