@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
@@ -100,9 +101,9 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
     return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings)
 
 
-def quiet_closures(gateway: Gateway) -> QuietClosures:
+def quiet_closures(gateway: Gateway, log: Callable[[str], None] = lambda _line: None) -> QuietClosures:
     """The worker's housekeeping: quiet-period closures, with the gateway's own StatusUpdates."""
-    return QuietClosures(gateway.sessions, gateway.pipeline.effects)
+    return QuietClosures(gateway.sessions, gateway.pipeline.effects, log=log)
 
 
 def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Flask:
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app = Flask("zvarot")
     # Flask refuses bodies above this before we read them; the pipeline checks the exact limit again.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_document_bytes + 1
+    app.config["METRICS_CACHE_SECONDS"] = settings.metrics_cache_seconds
     app.extensions["zvarot"] = gateway
     app.register_blueprint(api.blueprint)
     app.register_blueprint(appeals_http.blueprint)

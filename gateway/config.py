@@ -69,6 +69,9 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     console_session_minutes: int = 30  # an operator idle this long must log in again
     secure_cookies: bool = False  # mark the session cookie Secure (set it when served behind https)
+    # GET /metrics answers from a per-process copy at most this old. Scrape no more often than this: then
+    # every answer is newer than the one before, whichever worker gives it, and counters never go back.
+    metrics_cache_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -139,4 +142,5 @@ class Settings:
             secret_key=_env("SECRET_KEY", ""),
             console_session_minutes=int(_env("CONSOLE_SESSION_MINUTES", "30")),
             secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),
+            metrics_cache_seconds=float(_env("METRICS_CACHE_SECONDS", "15")),
         )

@@ -9,6 +9,7 @@ at once (the event log's unique (appeal, seq) lets one of them write each closur
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,33 +21,49 @@ from gateway.store.database import writing
 
 
 class QuietClosures:
+    BATCH = 100
+    BUDGET_SECONDS = 60.0  # one housekeeping run; what is left is due again at the next
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
         effects: DocumentEffects,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        log: Callable[[str], None] = lambda _line: None,
     ):
         self._sessions = sessions
         self._effects = effects
         self._clock = clock
+        self._log = log
 
-    def run(self, limit: int = 100) -> int:
-        """Close the appeals due now (at most `limit`), each in its own transaction with its StatusUpdates;
-        returns how many were closed."""
-        now = self._clock()
-        appeals = self._effects.appeals
-        with self._sessions() as session:
-            due = appeals.quiet_closures_due(session, now, limit)
-        closed = 0
-        for appeal_id in due:
-            try:
-                with writing(self._sessions) as session:
-                    change = appeals.close_quietly(session, appeal_id, now)
-                    if change is None:
-                        continue
-                    self._effects.publish(session, change, now)
-                    session.commit()
-                    closed += 1
-            except ConcurrentAppend:
-                continue  # another worker wrote an event first: the next run decides again
+    def run(self) -> int:
+        """Close the appeals due now, batch after batch while batches come back full (within BUDGET_SECONDS),
+        each appeal in its own transaction with its StatusUpdates; returns how many were closed. An appeal
+        that fails is logged and skipped, so that it cannot hold up the others."""
+        started, closed, failed = time.monotonic(), 0, set()
+        while time.monotonic() - started < self.BUDGET_SECONDS:
+            now = self._clock()
+            with self._sessions() as session:
+                due = self._effects.appeals.quiet_closures_due(session, now, self.BATCH + len(failed))
+            due = [appeal_id for appeal_id in due if appeal_id not in failed]
+            for appeal_id in due:
+                try:
+                    closed += self._close(appeal_id, now)
+                except Exception as exc:  # noqa: BLE001 - one appeal's failure must not stop the others
+                    failed.add(appeal_id)
+                    self._log(f"quiet closure of {appeal_id} failed: {type(exc).__name__}: {exc}")
+            if len(due) < self.BATCH:
+                break
         return closed
+
+    def _close(self, appeal_id: str, now: datetime) -> int:
+        try:
+            with writing(self._sessions) as session:
+                change = self._effects.appeals.close_quietly(session, appeal_id, now)
+                if change is None:
+                    return 0  # reviewed meanwhile, or already closed
+                self._effects.publish(session, change, now)
+                session.commit()
+                return 1
+        except ConcurrentAppend:
+            return 0  # another worker wrote an event first: the next run decides again

@@ -144,7 +144,7 @@ class AppealsService:
         """Appeals whose last event is a reply older than the quiet period: the gateway closes them."""
         e = AppealEvent
         last = select(e.appeal_id, func.max(e.seq).label("seq")).group_by(e.appeal_id).subquery()
-        cutoff = now - timedelta(days=self.policy.quiet_period_days)
+        cutoff = (now - timedelta(days=self.policy.quiet_period_days)).astimezone(UTC)  # stored times are UTC
         return list(
             session.scalars(
                 select(e.appeal_id)

@@ -30,7 +30,7 @@ from gateway.store.models import DEMO_SENDER, Message, RejectedDocument
 from gateway.trust.store import TrustStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-CACHE_SECONDS = 15.0  # GET /metrics answers from a copy at most this old
+CACHE_SECONDS = 15.0  # GET /metrics answers from a copy at most this old (Settings.metrics_cache_seconds)
 OUTBOX_STATUSES = ("pending", "delivered", "dead")
 
 

@@ -64,6 +64,9 @@ class RatingsService:
     def records(self, session: Session, as_of: datetime) -> list[OfficialRecord]:
         """Every official who served at some time in the window, with their record as of `as_of`."""
         last_day = self.deadlines.local_date(as_of) - timedelta(days=1)
+        # Bound in UTC: SQLite compares the stored (UTC) wall times as text, zone dropped, so a Minsk `as_of`
+        # would let three more hours in and a later recomputation would differ.
+        bound = as_of.astimezone(UTC)
         window = self.policy.window_weeks
         first_day = last_day - timedelta(weeks=window) if window else None
 
@@ -87,7 +90,7 @@ class RatingsService:
 
         timeliness: dict[str, list[Timeliness]] = {}
         stars: dict[str, list[Stars]] = {}
-        for appeal_id, events in self._appeal_logs(session, as_of):
+        for appeal_id, events in self._appeal_logs(session, bound):
             state = lifecycle.fold(events)
             for t in charge(state, self.deadlines, as_of, appeal_id):
                 timeliness.setdefault(t.official, []).append(t)
@@ -103,7 +106,7 @@ class RatingsService:
                 WorkReport.period_kind,
                 WorkReport.period_start,
                 WorkReport.received_at,
-            ).where(WorkReport.received_at < as_of)
+            ).where(WorkReport.received_at < bound)
         ).tuples():
             received.setdefault(official_id, []).append(
                 ReceivedReport(PeriodKind(kind), start, _aware(at), report_id)
@@ -115,7 +118,7 @@ class RatingsService:
                 WorkReport.official_id, ReportReview.report_id, ReportReview.stars, ReportReview.received_at
             )
             .join(WorkReport, WorkReport.id == ReportReview.report_id)
-            .where(ReportReview.received_at < as_of)
+            .where(ReportReview.received_at < bound)
         ).tuples():
             report_stars.setdefault(official_id, []).append(Stars(official_id, _aware(at), value, report_id))
 

@@ -450,6 +450,8 @@ def test_the_gateway_closes_a_quiet_appeal_and_tells_the_systems(client, signers
         ).first()
     assert (last.kind, last.actor_kind, last.actor_id, last.message_id) == ("closed", "gateway", None, None)
     assert reviewed_last == "reviewed"
+    with gateway.sessions() as session:  # nothing is due any more: closed, or reviewed
+        assert gateway.appeals.quiet_closures_due(session, later) == []
     assert sorted(u.recipient_system for u in updates) == [DMS, PORTAL]
     for update in updates:
         signed_update = verify_document(parse_document(update.document)).signed_root
@@ -562,3 +564,36 @@ def test_tracking_says_by_when_the_appeal_must_reach_the_competent_official(clie
     send(client, signers, DMS, status_change(appeal_id, MINISTER, "in_process"))
     view = client.get(f"/api/v1/appeals/{code}").json
     assert (view["forward_by"], view["forward_late"]) == (None, False)
+
+
+def test_quiet_closures_with_a_zero_period_and_one_failing_appeal(client, signers, gateway, monkeypatch):
+    """A quiet period of 0 days is a valid setting; and one appeal that cannot be closed is logged and
+    skipped, never holding up the others."""
+    from datetime import UTC, datetime
+
+    from gateway.app import build_gateway, quiet_closures
+
+    immediate = build_gateway(gateway.settings.with_(quiet_period_days=0), engine=gateway.engine)
+    ids = [appeal_to(client, signers, DEPT_HEAD)[0] for _ in range(3)]
+    for appeal_id in ids:
+        send(client, signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    logged: list[str] = []
+    closures = quiet_closures(immediate, logged.append)
+    closures._clock = lambda: datetime.now(UTC) + timedelta(seconds=1)
+    real = immediate.appeals.close_quietly
+
+    def close_quietly(session, appeal_id, at):
+        if appeal_id == ids[1]:
+            raise RuntimeError("disk on fire")
+        return real(session, appeal_id, at)
+
+    monkeypatch.setattr(immediate.appeals, "close_quietly", close_quietly)
+    assert closures.run() == 2
+    assert logged == [f"quiet closure of {ids[1]} failed: RuntimeError: disk on fire"]
+    monkeypatch.undo()
+    assert closures.run() == 1  # the next run closes it
+    with gateway.sessions() as session:
+        kinds = session.scalars(
+            select(AppealEvent.kind).where(AppealEvent.appeal_id.in_(ids), AppealEvent.kind == "closed")
+        ).all()
+    assert len(kinds) == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -225,3 +225,23 @@ def test_two_reports_sent_at_once(signers, gateway):
     assert next(o for o in outcomes if o.outcome == "rejected").problem.code == "invalid-transition"
     with gateway.sessions() as session:
         assert len(session.scalars(select(WorkReport)).all()) == 1
+
+
+def test_a_week_is_rated_from_what_came_before_its_end_in_its_own_zone(client, signers, gateway):
+    """The week ends Monday 00:00 on the gateway's clock (Minsk, UTC+3). A review received an hour after
+    that end must not count, on SQLite too, which compares stored UTC times as text (a Minsk bound let three
+    more hours in, and recomputing a week later gave other numbers)."""
+    submit(client, signers, DEPT_HEAD, work_report())
+    report_id = reports_of(client)[0]["id"]
+    submit(client, signers, "sys-portal", review(report_id, stars=2))
+    with gateway.sessions() as session:
+        received = session.scalar(select(ReportReview.received_at).where(ReportReview.report_id == report_id))
+        received = received if received.tzinfo else received.replace(tzinfo=UTC)
+        zone = ZoneInfo(gateway.settings.timezone)
+
+        def stars_counted(as_of: datetime) -> int:
+            records = gateway.ratings.records(session, as_of.astimezone(zone))
+            return sum(len(r.report_stars) for r in records if r.official_id == DEPT_HEAD)
+
+        assert stars_counted(received - timedelta(hours=1)) == 0
+        assert stars_counted(received + timedelta(hours=1)) == 1

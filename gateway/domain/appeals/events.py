@@ -15,7 +15,7 @@ folded from these events (see `lifecycle.fold`).
 | extended | {"new_due_date": "YYYY-MM-DD", "reason": str, "official": id (optional)} |
 | reply_sent | {"official": id} |
 | reviewed | {"stars": 1..5} |
-| closed | {"quiet_period_days": whole days >= 1}: by the gateway, when no review came within them |
+| closed | {"quiet_period_days": whole days >= 0}: by the gateway, when no review came within them |
 | withdrawn, left_without_consideration | {"note": str or None, "official": id (optional)} |
 
 Missing optional keys read as None; keys not listed are kept as they are. Lists become tuples and mappings
@@ -110,7 +110,7 @@ def _is_iso_date(value: object) -> bool:
 
 
 def _is_days(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _is_stars(value: object) -> bool:

@@ -441,7 +441,7 @@ def worker(once: bool, batch: int | None) -> None:
             if not once:
                 weekly = ratings_service(settings).weekly_hook(sessions, click.echo)
                 try:  # signing the StatusUpdates needs the receipt key and the trust store
-                    closures = quiet_closures(build_gateway(settings, engine=sessions.kw["bind"]))
+                    closures = quiet_closures(build_gateway(settings, engine=sessions.kw["bind"]), click.echo)
                 except (OSError, ValueError) as exc:
                     click.echo(f"quiet-period closures off: {exc}", err=True)
                 else:
