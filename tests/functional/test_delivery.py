@@ -30,7 +30,7 @@ from gateway.delivery.registry import DelivererRegistry
 from gateway.delivery.worker import DeliveryWorker, RetryPolicy, RunSummary
 from gateway.ingest.status_updates import StatusFacts, StatusUpdateIssuer
 from gateway.interfaces.cli.main import cli
-from gateway.store.appeals import OutboxMessage
+from gateway.store.appeals import AppealEvent, OutboxMessage
 from gateway.store.database import session_factory
 from gateway.store.directory import System
 from gateway.store.models import DEMO_SENDER
@@ -525,6 +525,26 @@ def test_housekeeping_runs_at_start_then_every_interval_and_its_failure_is_not_f
         assert len(calls) == 3
     finally:
         delivery.close()
+
+
+def test_a_long_running_worker_closes_quiet_appeals(client, signers, gateway, pki_dir, start_worker):
+    """`zvarot worker` wires the quiet-period closures into its housekeeping (run at start)."""
+    appeal_id, _ = new_appeal(client, signers, MINISTER)
+    reply = example("AppealReply", SenderSystem=DMS)
+    reply.find("zv:Body/zv:AppealId", ns.NSMAP).text = appeal_id
+    reply.find("zv:Body/zv:Official", ns.NSMAP).text = MINISTER
+    assert post(client, signed(signers, MINISTER, reply)).status_code == 201
+
+    def closed() -> bool:
+        with gateway.sessions() as session:
+            kinds = session.scalars(select(AppealEvent.kind).where(AppealEvent.appeal_id == appeal_id)).all()
+        return "closed" in kinds
+
+    assert not closed()
+    start_worker(
+        ZVAROT_QUIET_PERIOD_DAYS="0", ZVAROT_PKI_DIR=str(pki_dir), ZVAROT_TRUST_DIR=str(pki_dir / "trust")
+    )
+    wait_for(closed, what="the worker to close the quiet appeal")
 
 
 def test_weekly_hook_runs_once_per_iso_week(gateway):

@@ -165,6 +165,8 @@ def test_dead_letters_are_listed_and_requeued(client, world, gateway):
     assert "HTTP 503 Service Unavailable" in text and f"Requeue row {world.dead_letter}" in page.get_data(
         as_text=True
     )
+    row = page.get_data(as_text=True).split(f'id="outbox-{world.dead_letter}"')[1].split("</tr>")[0]
+    assert "<td>StatusUpdate</td>" in row  # which document of the event it is
     response = client.post(
         f"/console/dead-letters/{world.dead_letter}/requeue", data={"csrf_token": csrf_of(page)}
     )
