@@ -1,4 +1,5 @@
-"""XMLDSig under the Zvarot profile (SPEC "Signature profile"): our strict policy in front of libxmlsec1.
+"""XMLDSig under the Zvarot profile (SPEC "Signature profile"): our strict policy in front of libxmlsec1,
+and the gateway's own signatures (Signer).
 
 Verification happens in three steps, each of which can reject:
 1. the profile: one ds:Signature, a direct child of the root; one Reference URI=""; exactly the transforms
@@ -17,12 +18,14 @@ import base64
 import hashlib
 import threading
 from collections import OrderedDict
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from lxml import etree
 
 from gateway.errors import Rejection
@@ -353,23 +356,29 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
 class Signer:
     """Signs documents under the profile with one key loaded once (loading a PEM key costs ~100 ms).
 
-    The X509Data is written by us from certificates encoded once: an xmlsec key that carries certificates is
-    copied with them into every signing context, which cost more than the signature itself.
+    The signature is made here, not by libxmlsec1: the profile fixes every choice (enveloped signature of the
+    whole document, exclusive c14n, SHA-256, one key), which leaves two canonicalisations, one digest and one
+    private-key operation. libxmlsec1's general machinery (templates, transform chains, node sets) cost
+    ~100 us per signature where these steps take ~45 us, and the gateway signs twice per appeal. Whether
+    what we make is right is not ours to judge: the tests verify our signatures with libxmlsec1 (in process
+    and Debian's xmlsec1) and with signxml.
     """
 
     def __init__(self, key_pem: bytes, cert_pems: list[bytes]):
-        self._key = xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem)
         certs = [c for pem in cert_pems for c in x509.load_pem_x509_certificates(pem)]
-        self._cert_b64 = [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certs
-        ]
         private = serialization.load_pem_private_key(key_pem, password=None)
         if isinstance(private, ec.EllipticCurvePrivateKey):
-            self._method = {384: xmlsec.constants.TransformEcdsaSha384}.get(
-                private.curve.key_size, xmlsec.constants.TransformEcdsaSha256
-            )
+            self._hash = hashes.SHA384() if private.curve.key_size == 384 else hashes.SHA256()
+            method = ns.ECDSA_SHA384 if private.curve.key_size == 384 else ns.ECDSA_SHA256
+            self._scalar_bytes = (private.curve.key_size + 7) // 8
+        elif isinstance(private, rsa.RSAPrivateKey):
+            self._hash, method = hashes.SHA256(), ns.RSA_SHA256
         else:
-            self._method = xmlsec.constants.TransformRsaSha256
+            raise ValueError(f"cannot sign under the profile with a {type(private).__name__}")
+        self._private = private
+        self._template = _signature_template(
+            method, [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certs]
+        )
 
     @classmethod
     def from_files(cls, key_path, cert_paths) -> Signer:
@@ -383,19 +392,45 @@ class Signer:
 
     def sign(self, root: etree._Element) -> etree._Element:
         """Append an enveloped signature to `root` (in place) and return it."""
-        signature = xmlsec.template.create(root, xmlsec.constants.TransformExclC14N, self._method, ns="ds")
+        # Digested before the signature is appended (as the last child, with no tail): that is exactly the
+        # document the enveloped-signature transform leaves, canonicalised like a verifier does.
+        canonical = etree.tostring(root.getroottree(), method="c14n", exclusive=True, with_comments=False)
+        signature = deepcopy(self._template)
+        signed_info = signature[0]
+        signed_info[2][2].text = base64.b64encode(hashlib.sha256(canonical).digest()).decode()
         root.append(signature)
-        reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri="")
-        xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
-        xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
-        key_info = xmlsec.template.ensure_key_info(signature)
-        x509_data = etree.SubElement(key_info, ns.ds("X509Data"))
-        for b64 in self._cert_b64:
-            etree.SubElement(x509_data, ns.ds("X509Certificate")).text = b64
-        ctx = xmlsec.SignatureContext()
-        ctx.key = self._key
-        ctx.sign(signature)
+        # SignedInfo is canonicalised where it stands, in the signed document, as a verifier does.
+        to_sign = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+        signature[1].text = base64.b64encode(self._signature_value(to_sign)).decode()
         return root
 
+    def _signature_value(self, data: bytes) -> bytes:
+        if isinstance(self._private, rsa.RSAPrivateKey):
+            return self._private.sign(data, padding.PKCS1v15(), self._hash)
+        # XMLDSig's ECDSA SignatureValue is r || s, each as wide as the curve (RFC 4050), not DER.
+        r, s = decode_dss_signature(self._private.sign(data, ec.ECDSA(self._hash)))
+        return r.to_bytes(self._scalar_bytes, "big") + s.to_bytes(self._scalar_bytes, "big")
+
     def sign_bytes(self, root: etree._Element) -> bytes:
-        return etree.tostring(self.sign(root), xml_declaration=True, encoding="UTF-8")
+        # The whole document, as digested: comments and processing instructions around the root included
+        # (the root alone would drop a processing instruction that was signed).
+        return etree.tostring(self.sign(root).getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+def _signature_template(method: str, certificates_b64: list[str]) -> etree._Element:
+    """The profile's ds:Signature with empty DigestValue and SignatureValue, copied for every signature."""
+    signature = etree.Element(ns.ds("Signature"), nsmap=ns.NSMAP_DS)
+    signed_info = etree.SubElement(signature, ns.ds("SignedInfo"))
+    etree.SubElement(signed_info, ns.ds("CanonicalizationMethod"), Algorithm=ns.EXC_C14N)
+    etree.SubElement(signed_info, ns.ds("SignatureMethod"), Algorithm=method)
+    reference = etree.SubElement(signed_info, ns.ds("Reference"), URI="")
+    transforms = etree.SubElement(reference, ns.ds("Transforms"))
+    etree.SubElement(transforms, ns.ds("Transform"), Algorithm=ns.ENVELOPED)
+    etree.SubElement(transforms, ns.ds("Transform"), Algorithm=ns.EXC_C14N)
+    etree.SubElement(reference, ns.ds("DigestMethod"), Algorithm=ns.SHA256)
+    etree.SubElement(reference, ns.ds("DigestValue"))
+    etree.SubElement(signature, ns.ds("SignatureValue"))
+    x509_data = etree.SubElement(etree.SubElement(signature, ns.ds("KeyInfo")), ns.ds("X509Data"))
+    for b64 in certificates_b64:
+        etree.SubElement(x509_data, ns.ds("X509Certificate")).text = b64
+    return signature
