@@ -157,3 +157,23 @@ def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[st
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+# --- the database -------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def committed_late(gateway, table, *where, **changes) -> Iterator[None]:
+    """The row of `table` that `where` selects, invisible inside the block and committed again at its end with
+    its key (and `changes`): what a transaction that took its id or time early and committed late looks like
+    to a reader."""
+    from sqlalchemy import delete, insert, select
+
+    with gateway.sessions() as session:
+        row = session.execute(select(table.__table__).where(*where)).mappings().one()
+        session.execute(delete(table).where(*where))
+        session.commit()
+    yield
+    with gateway.sessions() as session:
+        session.execute(insert(table.__table__).values({**row, **changes}))
+        session.commit()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -323,6 +323,9 @@ class DeliveryWorker:
         values = {
             "status": "delivered",
             "delivered_at": now,
+            # Handed out, by push: a pull need not look for it below its cursor (gateway.services.inbox), and
+            # it leaves ix_outbox_not_pulled, which a push-only system's rows would otherwise fill for good.
+            "pulled_at": func.coalesce(OutboxMessage.pulled_at, now),
             "attempts": OutboxMessage.attempts + (0 if row.acked else 1),
             "last_error": note,
             "next_attempt_at": None,

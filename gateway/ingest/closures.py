@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,9 @@ from gateway.store.database import writing
 class QuietClosures:
     BATCH = 100
     BUDGET_SECONDS = 60.0  # one housekeeping run; what is left is due again at the next
+    # A reply's `at` is taken before its transaction commits: one that commits after a run has read past its
+    # time is still in the next run's window as long as it committed within this margin.
+    MARGIN = timedelta(hours=1)
 
     def __init__(
         self,
@@ -35,16 +38,21 @@ class QuietClosures:
         self._effects = effects
         self._clock = clock
         self._log = log
+        # The replies before this were all dealt with by an earlier run of this process: a reply followed by
+        # another event is never due again, and a due one is closed at once. None (at start): read them all.
+        self._since: datetime | None = None
 
     def run(self) -> int:
         """Close the appeals due now, batch after batch while batches come back full (within BUDGET_SECONDS),
         each appeal in its own transaction with its StatusUpdates; returns how many were closed. An appeal
-        that fails is logged and skipped, so that it cannot hold up the others."""
+        that fails is logged and skipped, so that it cannot hold up the others. Only a run that saw every
+        due appeal closed moves the watermark, to its cutoff less MARGIN."""
         started, closed, failed = time.monotonic(), 0, set()
+        appeals = self._effects.appeals
         while time.monotonic() - started < self.BUDGET_SECONDS:
             now = self._clock()
             with self._sessions() as session:
-                due = self._effects.appeals.quiet_closures_due(session, now, self.BATCH + len(failed))
+                due = appeals.quiet_closures_due(session, now, self.BATCH + len(failed), since=self._since)
             due = [appeal_id for appeal_id in due if appeal_id not in failed]
             for appeal_id in due:
                 try:
@@ -53,6 +61,8 @@ class QuietClosures:
                     failed.add(appeal_id)
                     self._log(f"quiet closure of {appeal_id} failed: {type(exc).__name__}: {exc}")
             if len(due) < self.BATCH:
+                if not failed:
+                    self._since = appeals.quiet_cutoff(now) - self.MARGIN
                 break
         return closed
 

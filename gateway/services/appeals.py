@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import exists, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway.domain.appeals import lifecycle
 from gateway.domain.appeals.deadlines import DeadlinePolicy, DueDate, due_date
@@ -140,20 +140,33 @@ class AppealsService:
 
     # --- the quiet period ----------------------------------------------------------------------------------
 
-    def quiet_closures_due(self, session: Session, now: datetime, limit: int = 100) -> list[str]:
-        """Appeals whose last event is a reply older than the quiet period: the gateway closes them."""
-        e = AppealEvent
-        last = select(e.appeal_id, func.max(e.seq).label("seq")).group_by(e.appeal_id).subquery()
-        cutoff = (now - timedelta(days=self.policy.quiet_period_days)).astimezone(UTC)  # stored times are UTC
-        return list(
-            session.scalars(
-                select(e.appeal_id)
-                .join(last, and_(last.c.appeal_id == e.appeal_id, last.c.seq == e.seq))
-                .where(e.kind == str(EventKind.reply_sent), e.at < cutoff)
-                .order_by(e.at)
-                .limit(limit)
+    def quiet_cutoff(self, now: datetime) -> datetime:
+        """Replies before this are past the quiet period at `now`."""
+        return (now - timedelta(days=self.policy.quiet_period_days)).astimezone(UTC)  # stored times are UTC
+
+    def quiet_closures_due(
+        self, session: Session, now: datetime, limit: int = 100, since: datetime | None = None
+    ) -> list[str]:
+        """Appeals whose last event is a reply older than the quiet period: the gateway closes them. `since`
+        (the caller's watermark) reads only the replies made from then on; None reads all of them.
+
+        Events are only ever appended, so a reply followed by another event is never due again: the replies
+        of the window come from ix_appeal_events_replies, each with one primary-key probe for a later event.
+        """
+        e, later = AppealEvent, aliased(AppealEvent)
+        query = (
+            select(e.appeal_id)
+            .where(
+                e.kind == literal_column(f"'{EventKind.reply_sent}'"),  # the literal of the partial index
+                e.at < self.quiet_cutoff(now),
+                ~exists().where(later.appeal_id == e.appeal_id, later.seq > e.seq),
             )
+            .order_by(e.at)
+            .limit(limit)
         )
+        if since is not None:
+            query = query.where(e.at >= since.astimezone(UTC))
+        return list(session.scalars(query))
 
     def close_quietly(self, session: Session, appeal_id: str, at: datetime) -> AppealChange | None:
         """The `closed` event, written by the gateway, for an appeal replied to and not reviewed within the

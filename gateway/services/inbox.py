@@ -1,11 +1,18 @@
-"""Officials' inboxes and systems' outboxes: pulled with a cursor, acknowledged explicitly (at-least-once)."""
+"""Officials' inboxes and systems' outboxes: pulled with a cursor, acknowledged explicitly (at-least-once).
+
+A cursor is a row id, and ids are taken at INSERT while transactions commit in any order (PostgreSQL): a row
+may become visible after a higher id was pulled, below the puller's cursor. So each row records when a pull
+first handed it out (`pulled_at`); a pull also returns the rows below its cursor that no pull has handed out,
+and an acknowledgement by cursor covers only rows handed out. Exact ids need no such care.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from gateway.store.appeals import Appeal, InboxItem, OutboxMessage
@@ -15,17 +22,9 @@ MAX_PAGE = 200
 # A page also ends once its documents pass this many bytes (always at least one item): a document may be
 # 10 MiB, and 200 of them would be gigabytes of JSON built in memory.
 MAX_PAGE_BYTES = 16 * 1024 * 1024
+MAX_ACK_IDS = 1000
 
-
-def _last_within_bytes(sizes: list[tuple[int, int | None]]) -> int | None:
-    """The id of the last (id, bytes) row that keeps the page within MAX_PAGE_BYTES; None for no rows."""
-    total, last = 0, None
-    for row_id, size in sizes:
-        total += size or 0
-        if last is not None and total > MAX_PAGE_BYTES:
-            break
-        last = row_id
-    return last
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,70 +39,152 @@ class InboxEntry:
     status_update: bytes | None
 
 
-def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> list[InboxEntry]:
-    pending = (InboxItem.official_id == official_id, InboxItem.id > after, InboxItem.acked_at.is_(None))
-    sizes = session.execute(
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_after: int  # never below the cursor asked for: a row handed out late lies below it
+    # Rows of this page that no pull had handed out: hand_out() records them before the page is answered.
+    # Read and recorded in two transactions, so that a poll that finds nothing new takes no write lock; two
+    # pulls racing both hand a row out, which at-least-once allows.
+    first_handed_out: tuple[int, ...] = ()
+    table: type[InboxItem] | type[OutboxMessage] | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What a system acknowledges: every row handed out up to and including `cursor`, or exactly `ids`."""
+
+    cursor: int | None = None
+    ids: frozenset[int] = frozenset()
+
+    def covers(self, table: type[InboxItem] | type[OutboxMessage]) -> ColumnElement[bool]:
+        if self.cursor is None:
+            return table.id.in_(sorted(self.ids))
+        # Not a row below the cursor that no pull has handed out yet: it committed late and was never seen.
+        return and_(table.id <= self.cursor, table.pulled_at.is_not(None))
+
+
+def _pending_ids(
+    table: type[InboxItem] | type[OutboxMessage], owner: ColumnElement[bool], after: int, n: int
+):
+    """The first `n` unacknowledged ids of an owner after `after`, and those at or below it that no pull has
+    handed out: two ordered index ranges (the second in ix_*_not_pulled), never the owner's whole history."""
+    unacked = (owner, table.acked_at.is_(None))
+    beyond = select(table.id).where(*unacked, table.id > after).order_by(table.id).limit(n).subquery()
+    late = (
+        select(table.id)
+        .where(*unacked, table.pulled_at.is_(None), table.id <= after)
+        .order_by(table.pulled_at, table.id)  # the order of ix_*_not_pulled (gateway.store.appeals)
+        .limit(n)
+        .subquery()
+    )
+    return union_all(select(beyond.c.id), select(late.c.id)).subquery()
+
+
+def _page_ids(session: Session, sizes) -> list[int]:
+    """The ids of the page: (id, bytes) rows in id order, cut at MAX_PAGE_BYTES (always at least one)."""
+    ids, total = [], 0
+    for row_id, size in session.execute(sizes):
+        total += size or 0
+        if ids and total > MAX_PAGE_BYTES:
+            break
+        ids.append(row_id)
+    return ids
+
+
+def hand_out(session: Session, page: Page, at: datetime) -> None:
+    """Record that the page's new rows were handed out, in a write transaction the caller commits before it
+    answers: until then an acknowledgement by cursor leaves a late row alone, and it comes again."""
+    if page.first_handed_out:
+        table = page.table
+        session.execute(
+            update(table)
+            .where(table.id.in_(page.first_handed_out), table.pulled_at.is_(None))
+            .values(pulled_at=at),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Page[InboxEntry]:
+    """A page of the official's unacknowledged items (see the module's docstring); hand_out() records it."""
+    pending = _pending_ids(InboxItem, InboxItem.official_id == official_id, after, _page_size(limit))
+    ids = _page_ids(
+        session,
         select(
             InboxItem.id,
             func.coalesce(func.length(Message.body), 0)
             + func.coalesce(func.length(OutboxMessage.document), 0),
         )
+        .join(pending, pending.c.id == InboxItem.id)
         .outerjoin(Message, Message.id == InboxItem.message_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == InboxItem.status_update_id)
-        .where(*pending)
         .order_by(InboxItem.id)
-        .limit(min(max(limit, 1), MAX_PAGE))
-    ).all()
-    last = _last_within_bytes([tuple(r) for r in sizes])
-    if last is None:
-        return []
+        .limit(_page_size(limit)),
+    )
+    if not ids:
+        return Page([], after)
     rows = session.execute(
         select(InboxItem, Appeal.tracking_code, Message.body, OutboxMessage.document)
         .join(Appeal, Appeal.id == InboxItem.appeal_id)
         .outerjoin(Message, Message.id == InboxItem.message_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == InboxItem.status_update_id)
-        .where(*pending, InboxItem.id <= last)
+        .where(InboxItem.id.in_(ids))
         .order_by(InboxItem.id)
     )
-    return [
-        InboxEntry(item.id, item.appeal_id, code, item.kind, item.event_seq, item.created_at, body, status)
-        for item, code, body, status in rows
-    ]
+    entries, new = [], []
+    for item, code, body, status_update in rows:
+        entries.append(
+            InboxEntry(
+                item.id, item.appeal_id, code, item.kind, item.event_seq, item.created_at, body, status_update
+            )
+        )
+        if item.pulled_at is None:
+            new.append(item.id)
+    return Page(entries, max(after, ids[-1]), tuple(new), InboxItem)
 
 
-def ack_inbox(session: Session, official_id: str, up_to: int, at: datetime) -> int:
-    """Acknowledge every item up to and including cursor `up_to`; returns how many were newly acknowledged."""
+def ack_inbox(session: Session, official_id: str, ack: Ack, at: datetime) -> int:
+    """Acknowledge the official's items that `ack` covers; returns how many were newly acknowledged."""
     result = session.execute(
         update(InboxItem)
-        .where(InboxItem.official_id == official_id, InboxItem.id <= up_to, InboxItem.acked_at.is_(None))
-        .values(acked_at=at)
+        .where(InboxItem.official_id == official_id, ack.covers(InboxItem), InboxItem.acked_at.is_(None))
+        .values(acked_at=at),
+        execution_options={"synchronize_session": False},
     )
     return result.rowcount
 
 
-def pull_outbox(session: Session, system_id: str, after: int, limit: int) -> list[OutboxMessage]:
+def pull_outbox(session: Session, system_id: str, after: int, limit: int) -> Page[OutboxMessage]:
+    """A page of the system's unacknowledged rows (see the module's docstring); hand_out() records it."""
     o = OutboxMessage
-    pending = (o.recipient_system == system_id, o.id > after, o.acked_at.is_(None))
-    sizes = session.execute(
+    pending = _pending_ids(o, o.recipient_system == system_id, after, _page_size(limit))
+    ids = _page_ids(
+        session,
         select(o.id, func.length(o.document))
-        .where(*pending)
+        .join(pending, pending.c.id == o.id)
         .order_by(o.id)
-        .limit(min(max(limit, 1), MAX_PAGE))
-    ).all()
-    last = _last_within_bytes([tuple(r) for r in sizes])
-    if last is None:
-        return []
-    return list(session.scalars(select(o).where(*pending, o.id <= last).order_by(o.id)))
+        .limit(_page_size(limit)),
+    )
+    if not ids:
+        return Page([], after)
+    rows = list(session.scalars(select(o).where(o.id.in_(ids)).order_by(o.id)))
+    return Page(rows, max(after, ids[-1]), tuple(r.id for r in rows if r.pulled_at is None), o)
 
 
-def ack_outbox(session: Session, system_id: str, up_to: int, at: datetime) -> int:
+def ack_outbox(session: Session, system_id: str, ack: Ack, at: datetime) -> int:
+    """Acknowledge the system's rows that `ack` covers; returns how many were newly acknowledged."""
     result = session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.recipient_system == system_id,
-            OutboxMessage.id <= up_to,
+            ack.covers(OutboxMessage),
             OutboxMessage.acked_at.is_(None),
         )
-        .values(acked_at=at)
+        .values(acked_at=at),
+        execution_options={"synchronize_session": False},
     )
     return result.rowcount
+
+
+def _page_size(limit: int) -> int:
+    return min(max(limit, 1), MAX_PAGE)

@@ -20,11 +20,26 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.store.models import Base
 from gateway.store.prepared import PreparedInserts
+
+
+def _where(condition: str) -> dict:
+    """A partial index's condition, on both databases."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
+# The rows of an inbox or outbox that no pull has handed out yet, by owner in id order: a pull finds the
+# ones below its cursor (committed after a higher id was pulled) without reading the owner's history. Rows
+# leave it when handed out (pulled, or delivered by push) or acknowledged.
+# `pulled_at` (always NULL here) is a key column so that the pull can ask for (pulled_at, id) order, which
+# only this index gives: asked for id order, PostgreSQL may walk the primary key from the table's first row
+# instead, misled by many never-pulled rows (measured: 100 ms at 400k rows, when pushed rows stayed here).
+_NOT_PULLED = _where("pulled_at IS NULL AND acked_at IS NULL")
 
 
 class Appeal(Base):
@@ -42,6 +57,13 @@ class Appeal(Base):
 
 class AppealEvent(Base):
     __tablename__ = "appeal_events"
+    # The replies by time, for the quiet-period closures (AppealsService.quiet_closures_due): partial, so that
+    # only a reply, not every event, adds to it on the ingest path; with the key of the event, so that the
+    # query reads no table row to probe for a later one. A query uses it only when it says
+    # `kind = 'reply_sent'` with the literal (a bound parameter does not prove that the index covers it).
+    __table_args__ = (
+        Index("ix_appeal_events_replies", "at", "appeal_id", "seq", **_where("kind = 'reply_sent'")),
+    )
     appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
@@ -57,14 +79,15 @@ class OutboxMessage(Base):
 
     Delivery state lives on the row (attempts, last error, next attempt) so that "what is stuck" is a query.
     Push delivery (gateway.delivery.worker) leases a row while it delivers it: `claimed_by` names the worker,
-    `claimed_until` ends the lease (after a crash, the row is due again once it passes). Pull (`acked_at`)
-    and push (`status`, `delivered_at`) are recorded separately.
+    `claimed_until` ends the lease (after a crash, the row is due again once it passes). Pull (`pulled_at`,
+    `acked_at`) and push (`status`, `delivered_at`) are recorded separately.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_recipient_id", "recipient_system", "id"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_not_pulled", "recipient_system", "pulled_at", "id", **_NOT_PULLED),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recipient_system: Mapped[str] = mapped_column(String(64))
@@ -81,16 +104,21 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pulled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first handed out
 
 
 class InboxItem(Base):
     """Work for an official: an appeal routed or forwarded to them, a supplement, a review of their reply.
 
-    `id` is the cursor; items stay until acknowledged (at-least-once).
+    `id` is the cursor; items stay until acknowledged (at-least-once). `pulled_at`: when a pull first handed
+    the item out (gateway.services.inbox).
     """
 
     __tablename__ = "inbox_items"
-    __table_args__ = (Index("ix_inbox_official_id", "official_id", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_official_id", "official_id", "id"),
+        Index("ix_inbox_not_pulled", "official_id", "pulled_at", "id", **_NOT_PULLED),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     official_id: Mapped[str] = mapped_column(String(64))
     appeal_id: Mapped[str] = mapped_column(ForeignKey("appeals.id"))
@@ -100,6 +128,7 @@ class InboxItem(Base):
     status_update_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pulled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 _OUTBOX_COLUMNS = (

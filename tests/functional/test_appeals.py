@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from lxml import etree
@@ -14,6 +14,7 @@ from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
 from tests.helpers import (
+    committed_late,
     error_codes,
     example,
     new_appeal,
@@ -597,3 +598,124 @@ def test_quiet_closures_with_a_zero_period_and_one_failing_appeal(client, signer
             select(AppealEvent.kind).where(AppealEvent.appeal_id.in_(ids), AppealEvent.kind == "closed")
         ).all()
     assert len(kinds) == 3
+
+
+def replied(client, signers, gateway) -> tuple[str, datetime]:
+    """A new appeal the official has replied to, and the time of the reply."""
+    appeal_id, _ = appeal_to(client, signers, DEPT_HEAD)
+    send(client, signers, DEPT_HEAD, doc("AppealReply", DMS, AppealId=appeal_id, Official=DEPT_HEAD))
+    return appeal_id, _reply_at(gateway, appeal_id)
+
+
+def _reply_at(gateway, appeal_id: str) -> datetime:
+    with gateway.sessions() as session:
+        at = session.scalar(
+            select(AppealEvent.at).where(AppealEvent.appeal_id == appeal_id, AppealEvent.kind == "reply_sent")
+        )
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _the_reply(appeal_id: str) -> tuple:
+    return AppealEvent.appeal_id == appeal_id, AppealEvent.kind == "reply_sent"
+
+
+def test_due_quiet_closures_are_read_from_a_window_of_replies(client, signers, gateway):
+    """Due: a reply older than the quiet period that is still the appeal's last event; with a watermark, only
+    the replies made since it; superseded replies never."""
+    from sqlalchemy import update
+
+    service = gateway.appeals
+    old, _ = replied(client, signers, gateway)
+    recent, at = replied(client, signers, gateway)
+    reviewed, _ = replied(client, signers, gateway)
+    send(client, signers, PORTAL, doc("ReplyReview", PORTAL, AppealId=reviewed, Stars="4"))
+    young, _ = replied(client, signers, gateway)
+    now = at + timedelta(days=30, minutes=5)
+    with gateway.sessions() as session:
+        session.execute(update(AppealEvent).where(*_the_reply(old)).values(at=at - timedelta(hours=3)))
+        session.execute(update(AppealEvent).where(*_the_reply(young)).values(at=at + timedelta(minutes=10)))
+        session.commit()
+        assert service.quiet_closures_due(session, now) == [old, recent]
+        assert service.quiet_closures_due(session, now, since=at - timedelta(hours=1)) == [recent]
+        assert service.quiet_closures_due(session, now, since=at + timedelta(seconds=1)) == []
+
+
+def test_the_worker_s_watermark_keeps_late_replies_and_a_restart_reads_every_reply(
+    client, signers, gateway, monkeypatch
+):
+    """Each run reads the replies since the last complete run's cutoff less an hour: a reply whose time is a
+    little older than that cutoff, committed after the run, is closed by the next run; one committed more
+    than the margin late waits for a restart (a new QuietClosures reads every reply). A run in which an
+    appeal failed does not move the watermark, so the failed one is tried again however long it takes."""
+    from gateway.app import quiet_closures
+
+    first, _ = replied(client, signers, gateway)
+    late, at = replied(client, signers, gateway)
+    later, _ = replied(client, signers, gateway)
+    closures = quiet_closures(gateway)
+    run_at = at + timedelta(days=30, minutes=10)  # cutoff: 10 minutes after the late reply
+    closures._clock = lambda: run_at
+    with (
+        committed_late(gateway, AppealEvent, *_the_reply(late)),
+        committed_late(gateway, AppealEvent, *_the_reply(later), at=at - timedelta(hours=2)),
+    ):
+        assert closures.run() == 1  # `first`; the other two replies are not committed yet
+    closures._clock = lambda: run_at + timedelta(minutes=5)
+    assert closures.run() == 1  # `late`, 10 minutes older than the last cutoff: within the margin
+    assert _last_kind(gateway, late) == "closed" and _last_kind(gateway, later) == "reply_sent"
+    restarted = quiet_closures(gateway)
+    restarted._clock = lambda: run_at + timedelta(minutes=5)
+    assert restarted.run() == 1 and _last_kind(gateway, later) == "closed"
+
+    failing, failing_at = replied(client, signers, gateway)
+    fresh = quiet_closures(gateway)
+    real = fresh._effects.appeals.close_quietly
+
+    def close_quietly(session, appeal_id, at):
+        if appeal_id == failing:
+            raise RuntimeError("disk on fire")
+        return real(session, appeal_id, at)
+
+    monkeypatch.setattr(fresh._effects.appeals, "close_quietly", close_quietly)
+    for hours in (0, 2):
+        fresh._clock = lambda hours=hours: failing_at + timedelta(days=30, hours=hours, minutes=1)
+        assert fresh.run() == 0
+    monkeypatch.undo()
+    fresh._clock = lambda: failing_at + timedelta(days=30, hours=3)
+    assert fresh.run() == 1 and _last_kind(gateway, failing) == "closed"
+
+
+def _last_kind(gateway, appeal_id: str) -> str:
+    with gateway.sessions() as session:
+        return session.scalars(
+            select(AppealEvent.kind)
+            .where(AppealEvent.appeal_id == appeal_id)
+            .order_by(AppealEvent.seq.desc())
+        ).first()
+
+
+def test_the_due_query_reads_the_replies_index(gateway):
+    """What keeps the housekeeping flat as the log grows: the window comes from ix_appeal_events_replies,
+    never from a scan of every event (PostgreSQL is told to avoid sequential scans: test tables are small)."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    now = datetime.now(UTC)
+    event.listen(gateway.engine, "before_cursor_execute", grab)
+    try:
+        with gateway.sessions() as session:
+            gateway.appeals.quiet_closures_due(session, now, since=now - timedelta(days=31))
+    finally:
+        event.remove(gateway.engine, "before_cursor_execute", grab)
+    ((statement, parameters),) = [s for s in statements if s[0].lstrip().upper().startswith("SELECT")]
+    with gateway.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
+        else:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert any("ix_appeal_events_replies" in line for line in plan), plan

@@ -266,6 +266,7 @@ def test_http_push_fails_twice_then_delivered_once(
     [portal] = rows_of(gateway, PORTAL)
     assert (portal.status, portal.attempts, portal.last_error) == ("delivered", 3, None)
     assert portal.delivered_at is not None and portal.claimed_by is None
+    assert portal.pulled_at == portal.delivered_at, "handed out by push: no pull looks for it below a cursor"
     [dms] = rows_of(gateway, DMS)
     assert (dms.status, dms.attempts) == ("delivered", 1), "delivery none: the null deliverer, nothing sent"
     assert stub.outcomes() == Counter({"failed": 2, "accepted": 1})

@@ -19,7 +19,7 @@ from gateway.interfaces.soap.wsdl import OPERATIONS
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
-from tests.helpers import error_codes, example, running_gateway, signed, system_token
+from tests.helpers import committed_late, error_codes, example, running_gateway, signed, system_token
 
 PORTAL, DMS, OTHER_DMS = "sys-portal", "sys-dms-housing", "sys-dms-minsk-region"
 MINISTER = "off-housing-minister"
@@ -212,6 +212,32 @@ def test_inbox_refuses_other_agencies_bad_tokens_and_unknown_officials(base, sig
 
 
 @pytest.mark.slow
+def test_an_item_committed_late_comes_again_and_ids_are_acknowledged_exactly(
+    base, signers, gateway, settings
+):
+    """The JSON inbox's hand-out rules hold over SOAP (tests/functional/test_pull_ack.py), and Acknowledge
+    takes exact ids (the WSDL's choice of cursor or id) of the official's own items only."""
+    from sqlalchemy import select
+
+    from gateway.store.appeals import InboxItem
+
+    portal, dms = soap_client(base), soap_client(base, system_token(settings, DMS))
+    for official in (MINISTER, MINISTER, "off-housing-dept-head"):
+        portal.service.Submit(document=appeal_to(signers, official))
+    with gateway.sessions() as session:
+        rows = session.execute(select(InboxItem.id, InboxItem.official_id).order_by(InboxItem.id)).all()
+    (early, later), other = [i for i, o in rows if o == MINISTER], [i for i, o in rows if o != MINISTER]
+    with committed_late(gateway, InboxItem, InboxItem.id == early):
+        assert [i.cursor for i in dms.service.FetchInbox(official=MINISTER).item] == [later]
+    assert dms.service.Acknowledge(official=MINISTER, cursor=later) == 1
+    page = dms.service.FetchInbox(official=MINISTER, after=later)
+    assert [i.cursor for i in page.item] == [early] and page.nextAfter == later
+    assert dms.service.Acknowledge(official=MINISTER, id=[early, *other]) == 1
+    assert dms.service.FetchInbox(official=MINISTER).item == []
+    assert [i.cursor for i in dms.service.FetchInbox(official="off-housing-dept-head").item] == other
+
+
+@pytest.mark.slow
 def test_status_of_an_unknown_tracking_code_is_a_not_found_fault(base):
     with pytest.raises(zeep.exceptions.Fault) as raised:
         soap_client(base).service.GetAppealStatus(trackingCode="AAAA-BBBB-CCCC-DDDD-EEEE")
@@ -295,6 +321,24 @@ def test_wsdl_and_malformed_envelopes_in_process(client):
     assert (
         _fault_of(_post(client, _envelope("<z:Submit/>"), "application/json"))[1]["code"] == "malformed-xml"
     )
+
+
+def test_acknowledge_takes_a_cursor_or_ids_in_process(client):
+    """Checked before the token: a cursor and ids at once, more than 1000 ids, a bad id, neither."""
+    official = "<z:official>off-housing-minister</z:official>"
+    cases = [
+        f"{official}<z:cursor>5</z:cursor><z:id>5</z:id>",
+        official + "<z:id>1</z:id>" * 1001,
+        f"{official}<z:id>1</z:id><z:id>-2</z:id>",
+        official,
+    ]
+    for body in cases:
+        faultcode, problem = _fault_of(_post(client, _envelope(f"<z:Acknowledge>{body}</z:Acknowledge>")))
+        assert (faultcode, problem["code"]) == ("soap:Client.BadRequest", "bad-request"), body
+    faultcode, _ = _fault_of(
+        _post(client, _envelope(f"<z:Acknowledge>{official}<z:id>1</z:id></z:Acknowledge>"))
+    )
+    assert faultcode == "soap:Client.Unauthorized"  # well formed: on to the token
 
 
 def test_submit_in_process_holds_the_document_to_its_limit_and_takes_base64_beyond_libxml2s_text_cap(

@@ -114,7 +114,8 @@ def inbox_pull(official_id: str) -> Response:
         _, refusal = _inbox_access(session, official_id)
         if refusal:
             return refusal
-        entries = inbox.pull_inbox(session, official_id, after, limit)
+        page = inbox.pull_inbox(session, official_id, after, limit)
+    _record_hand_out(page)
     return jsonify(
         {
             "official": official_id,
@@ -129,26 +130,57 @@ def inbox_pull(official_id: str) -> Response:
                     **_document_fields(e.document),
                     "status_update": e.status_update.decode() if e.status_update else None,
                 }
-                for e in entries
+                for e in page.items
             ],
-            "next_after": entries[-1].cursor if entries else after,
+            "next_after": page.next_after,
         }
     )
 
 
+def _record_hand_out(page: inbox.Page) -> None:
+    """Before the page is answered; a poll with nothing new writes nothing."""
+    if page.first_handed_out:
+        with writing(_gateway().sessions) as session:
+            inbox.hand_out(session, page, _now())
+            session.commit()
+
+
+def _acknowledgement() -> inbox.Ack | Response:
+    """`{"cursor": N}` (everything handed out up to N) or `{"ids": [...]}` (exactly these), else a 400."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or ("cursor" in body) == ("ids" in body):
+        return _bad_request('send {"cursor": <last cursor processed>} or {"ids": [<cursors processed>]}')
+    if "cursor" in body:
+        cursor = body["cursor"]
+        if not _whole(cursor):
+            return _bad_request("cursor must be a whole number")
+        return inbox.Ack(cursor=cursor)
+    ids = body["ids"]
+    if not isinstance(ids, list) or not 1 <= len(ids) <= inbox.MAX_ACK_IDS or not all(map(_whole, ids)):
+        return _bad_request(f"ids must be a list of 1 to {inbox.MAX_ACK_IDS} cursors (whole numbers)")
+    return inbox.Ack(ids=frozenset(ids))
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _acked(ack: inbox.Ack) -> dict:
+    return {"cursor": ack.cursor} if ack.cursor is not None else {"ids": sorted(ack.ids)}
+
+
 @blueprint.post("/api/v1/inbox/<official_id>/ack")
 def inbox_ack(official_id: str) -> Response:
-    body = request.get_json(silent=True) or {}
-    up_to = body.get("cursor")
-    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
-        return _bad_request('send {"cursor": <last cursor processed>}')
+    ack = _acknowledgement()
+    if isinstance(ack, Response):
+        return ack
     with writing(_gateway().sessions) as session:
         _, refusal = _inbox_access(session, official_id)
         if refusal:
             return refusal
-        count = inbox.ack_inbox(session, official_id, up_to, _now())
+        count = inbox.ack_inbox(session, official_id, ack, _now())
         session.commit()
-    return jsonify({"official": official_id, "acknowledged": count, "cursor": up_to})
+    return jsonify({"official": official_id, "acknowledged": count, **_acked(ack)})
 
 
 # --- a system's own status updates -----------------------------------------------------------------------
@@ -176,7 +208,8 @@ def outbox_pull() -> Response:
         system = access.system_for_token(session, _bearer())
         if system is None:
             return _unauthorized("a valid bearer token of a registered system is required")
-        rows = inbox.pull_outbox(session, system.id, after, limit)
+        page = inbox.pull_outbox(session, system.id, after, limit)
+    _record_hand_out(page)
     return jsonify(
         {
             "system": system.id,
@@ -188,23 +221,22 @@ def outbox_pull() -> Response:
                     "document_type": r.document_type,
                     **_document_fields(r.document),
                 }
-                for r in rows
+                for r in page.items
             ],
-            "next_after": rows[-1].id if rows else after,
+            "next_after": page.next_after,
         }
     )
 
 
 @blueprint.post("/api/v1/outbox/ack")
 def outbox_ack() -> Response:
-    body = request.get_json(silent=True) or {}
-    up_to = body.get("cursor")
-    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
-        return _bad_request('send {"cursor": <last cursor processed>}')
+    ack = _acknowledgement()
+    if isinstance(ack, Response):
+        return ack
     with writing(_gateway().sessions) as session:
         system = access.system_for_token(session, _bearer())
         if system is None:
             return _unauthorized("a valid bearer token of a registered system is required")
-        count = inbox.ack_outbox(session, system.id, up_to, _now())
+        count = inbox.ack_outbox(session, system.id, ack, _now())
         session.commit()
-    return jsonify({"system": system.id, "acknowledged": count, "cursor": up_to})
+    return jsonify({"system": system.id, "acknowledged": count, **_acked(ack)})

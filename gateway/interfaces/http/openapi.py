@@ -85,6 +85,11 @@ _TRACKING = _path_param(
     {"type": "string", "examples": ["ABCD-EFGH-IJKL-MNOP-QRST"]},
 )
 _BEARER = [{"bearer": []}]
+_PULL = (
+    "Unacknowledged items with a cursor above `after`, and those below it that no pull has handed out yet "
+    "(committed after a higher one was pulled), in cursor order. `next_after` is the highest cursor "
+    "returned, never below `after`. Items come again until acknowledged."
+)
 
 _SCHEMAS: dict = {
     "Problem": {
@@ -195,9 +200,23 @@ _SCHEMAS: dict = {
             "next_after": _INT,
         }
     ),
-    "Ack": _object({"cursor": _CURSOR}),
-    "InboxAcked": _object({"official": _STR, "acknowledged": _INT, "cursor": _INT}),
-    "OutboxAcked": _object({"system": _STR, "acknowledged": _INT, "cursor": _INT}),
+    "Ack": {
+        "description": "Either `cursor`: every item handed out up to and including it (an item that became "
+        "visible below the cursor after a higher one was pulled is left for the next pull), or `ids`: "
+        "exactly these items. Items not the caller's are ignored.",
+        "oneOf": [
+            _object({"cursor": _CURSOR}),
+            _object({"ids": {"type": "array", "items": _CURSOR, "minItems": 1, "maxItems": 1000}}),
+        ],
+    },
+    "InboxAcked": _object(
+        {"official": _STR, "acknowledged": _INT, "cursor": _INT, "ids": {"type": "array", "items": _INT}},
+        ["official", "acknowledged"],
+    ),
+    "OutboxAcked": _object(
+        {"system": _STR, "acknowledged": _INT, "cursor": _INT, "ids": {"type": "array", "items": _INT}},
+        ["system", "acknowledged"],
+    ),
     # --- officials and org units ----------------------------------------------------------------------------
     "OfficialSummary": _object(
         {
@@ -574,6 +593,7 @@ _PATHS: dict = {
         "get": {
             "tags": ["inboxes"],
             "summary": "An official's inbox after a cursor (unacknowledged items only)",
+            "description": _PULL,
             "operationId": "inboxPull",
             "security": _BEARER,
             "parameters": [
@@ -593,7 +613,7 @@ _PATHS: dict = {
     "/api/v1/inbox/{official_id}/ack": {
         "post": {
             "tags": ["inboxes"],
-            "summary": "Acknowledge an official's inbox up to a cursor",
+            "summary": "Acknowledge an official's inbox up to a cursor, or by ids",
             "operationId": "inboxAck",
             "security": _BEARER,
             "parameters": [_OFFICIAL_ID],
@@ -611,6 +631,7 @@ _PATHS: dict = {
         "get": {
             "tags": ["inboxes"],
             "summary": "The calling system's own signed status updates after a cursor",
+            "description": _PULL,
             "operationId": "outboxPull",
             "security": _BEARER,
             "parameters": [
@@ -627,7 +648,7 @@ _PATHS: dict = {
     "/api/v1/outbox/ack": {
         "post": {
             "tags": ["inboxes"],
-            "summary": "Acknowledge the calling system's status updates up to a cursor",
+            "summary": "Acknowledge the calling system's status updates up to a cursor, or by ids",
             "operationId": "outboxAck",
             "security": _BEARER,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ack")}}},

@@ -17,7 +17,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from gateway.interfaces.soap.envelope import (
     ZS,
     SoapFault,
+    bad_request,
     base64_param,
+    child,
     client_fault,
     element,
     envelope,
@@ -27,6 +29,7 @@ from gateway.interfaces.soap.envelope import (
     read_request,
     text_param,
     whole_param,
+    whole_params,
 )
 from gateway.interfaces.soap.wsdl import wsdl_document
 from gateway.services import access, inbox, tracking
@@ -165,9 +168,13 @@ def fetch_inbox(gateway, operation: etree._Element) -> etree._Element:
     limit = whole_param(operation, "limit", DEFAULT_PAGE)
     with gateway.sessions() as session:
         _check_inbox_access(session, official_id)
-        entries = inbox.pull_inbox(session, official_id, after, limit)
+        page = inbox.pull_inbox(session, official_id, after, limit)
+    if page.first_handed_out:  # recorded before the page is answered; a poll with nothing new writes nothing
+        with writing(gateway.sessions) as session:
+            inbox.hand_out(session, page, _now())
+            session.commit()
     response = operation_response("FetchInbox")
-    for entry in entries:
+    for entry in page.items:
         item = element(response, "item")
         element(item, "cursor", entry.cursor)
         element(item, "appealId", entry.appeal_id)
@@ -179,16 +186,19 @@ def fetch_inbox(gateway, operation: etree._Element) -> etree._Element:
             element(item, "document", entry.document)
         if entry.status_update is not None:
             element(item, "statusUpdate", entry.status_update)
-    element(response, "nextAfter", entries[-1].cursor if entries else after)
+    element(response, "nextAfter", page.next_after)
     return response
 
 
 def acknowledge(gateway, operation: etree._Element) -> etree._Element:
     official_id = text_param(operation, "official")
-    up_to = whole_param(operation, "cursor")
+    ids = whole_params(operation, "id", inbox.MAX_ACK_IDS)
+    if ids and child(operation, "cursor") is not None:
+        raise bad_request("Acknowledge takes a cursor or ids, not both")
+    ack = inbox.Ack(ids=frozenset(ids)) if ids else inbox.Ack(cursor=whole_param(operation, "cursor"))
     with writing(gateway.sessions) as session:
         _check_inbox_access(session, official_id)
-        count = inbox.ack_inbox(session, official_id, up_to, _now())
+        count = inbox.ack_inbox(session, official_id, ack, _now())
         session.commit()
     response = operation_response("Acknowledge")
     element(response, "acknowledged", count)

@@ -143,6 +143,18 @@ def whole_param(operation: etree._Element, name: str, default: int | None = None
     return int(value)
 
 
+def whole_params(operation: etree._Element, name: str, most: int) -> list[int]:
+    """Every value of a repeated whole-number parameter (none when it is absent), at most `most`."""
+    found = operation.findall(zs(name))
+    if len(found) > most:
+        raise bad_request(f"{name} appears {len(found)} times; at most {most}")
+    values = [(element.text or "").strip() for element in found]
+    for value in values:
+        if not _WHOLE.fullmatch(value):
+            raise bad_request(f"{name} must be a whole number ≥ 0, not {value[:40]!r}")
+    return [int(value) for value in values]
+
+
 def base64_param(operation: etree._Element, name: str) -> bytes:
     element = child(operation, name)
     if element is None:

@@ -67,11 +67,15 @@ _SCHEMA = """
         </xsd:sequence>
       </xsd:complexType>
 
+      <!-- cursor: every item handed out up to and including it; or id: exactly these items (at most 1000) -->
       <xsd:element name="Acknowledge">
         <xsd:complexType>
           <xsd:sequence>
             <xsd:element name="official" type="xsd:string"/>
-            <xsd:element name="cursor" type="xsd:long"/>
+            <xsd:choice>
+              <xsd:element name="cursor" type="xsd:long"/>
+              <xsd:element name="id" type="xsd:long" maxOccurs="1000"/>
+            </xsd:choice>
           </xsd:sequence>
         </xsd:complexType>
       </xsd:element>
