@@ -38,13 +38,16 @@ class PreparedInsert:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = compiled.positiontup  # None for named paramstyles
-        self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in chosen}
+        processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in chosen}
+        # (name, processor) in the order the driver takes them; most columns have no processor at all.
+        self._plan = tuple((name, processors[name]) for name in (self.order or processors))
         self.returning = returning
         self._dialect = dialect
 
     def _params(self, values: dict):
-        converted = {k: (p(values[k]) if (p := self.processors[k]) else values[k]) for k in self.processors}
-        return tuple(converted[k] for k in self.order) if self.order else converted
+        if self.order:
+            return tuple(values[k] if p is None else p(values[k]) for k, p in self._plan)
+        return {k: values[k] if p is None else p(values[k]) for k, p in self._plan}
 
     def execute(self, dbapi_connection, values: dict):
         """One row, on a cursor of the DBAPI connection (in the caller's transaction); returns the
