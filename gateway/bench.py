@@ -4,7 +4,7 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - bare loop: parse + schema + verify (profile, digest, signature, cached chain) + sign a receipt; no storage,
   no HTTP; run in as many processes as the server has workers;
 - pipeline in process: the full ingest (with authorization, dedupe, commit) called directly, one thread;
-- HTTP saturated: gunicorn with N workers on loopback, closed-loop clients: docs/s, p50, p99;
+- HTTP saturated: granian with N workers on loopback, closed-loop clients: docs/s, p50, p99;
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
 The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography.
@@ -96,7 +96,7 @@ def _bare_worker(args) -> int:
 
 
 def floor_app():
-    """The HTTP floor: the bare steps behind the same Flask and gunicorn, no storage."""
+    """The HTTP floor: the bare steps behind the same Flask and granian, no storage."""
     from flask import Flask, Response, request
 
     from gateway.app import build_gateway
@@ -113,6 +113,13 @@ def floor_app():
         return Response("{}", content_type="application/json")
 
     return app
+
+
+def serve_floor(port: int, workers: int) -> None:
+    """`python -c` target: the floor app served exactly as `zvarot serve` serves the gateway."""
+    from gateway.interfaces.cli.server import serve_wsgi
+
+    serve_wsgi(floor_app, "127.0.0.1", port, workers)
 
 
 def bare_loop(settings: Settings, docs: list[bytes], processes: int, seconds: float) -> float:
@@ -297,7 +304,7 @@ def _run(home: Path, url: str, *, seconds: float, workers: int, rate: float, cli
     )
     print(
         f"appeal size: {len(docs[0])} bytes; database: {database}; "
-        f"{os.cpu_count()} cores; {workers} gunicorn workers; {clients} client connections"
+        f"{os.cpu_count()} cores; {workers} granian workers; {clients} client connections"
     )
     results: dict = {"size": len(docs[0])}
 
@@ -320,18 +327,7 @@ def _run(home: Path, url: str, *, seconds: float, workers: int, rate: float, cli
         "ZVAROT_WORKERS": str(workers),
     }
     serve = [sys.executable, "-m", "gateway", "serve"]
-    floor = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "gateway.bench:floor_app()",
-    ]
+    floor = [sys.executable, "-c", f"from gateway.bench import serve_floor; serve_floor({port}, {workers})"]
     step = int(seconds * 2500)
     with _server(floor, env, port):
         generator, results["floor"] = _saturate(port, docs[1000 : 1000 + step], clients, seconds, home)

@@ -1,7 +1,7 @@
 """Operational metrics in Prometheus' text format (GET /metrics, SPEC "Interfaces").
 
 Everything is read at scrape time from the database and the trust store, nothing is counted in process
-memory: every gunicorn worker (and a restarted one) answers the same numbers, and the counters are the rows
+memory: every server worker (and a restarted one) answers the same numbers, and the counters are the rows
 that were committed, so they never run ahead of what is stored. What an operator alerts on:
 
 - documents accepted by type, rejections by error code (a spike of `revocation-unknown` is a stale CRL);

@@ -66,7 +66,7 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
 class _FileWriteLock:
     """Serialises SQLite writers across processes without sleeping.
 
-    SQLite's own busy handler polls with sleeps of 1 to 100 ms, which under several gunicorn workers turns a
+    SQLite's own busy handler polls with sleeps of 1 to 100 ms, which under several worker processes turns a
     0.2 ms insert into milliseconds of waiting; a blocking flock wakes the next writer the moment it is free.
     Correctness never depends on this lock (busy_timeout still guards), only latency does.
     """

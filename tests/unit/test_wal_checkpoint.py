@@ -1,15 +1,13 @@
-"""SQLite's WAL is checkpointed by a thread in each gunicorn worker (started after the fork), not inside
+"""SQLite's WAL is checkpointed by a thread in each server worker (started in the worker), not inside
 requests."""
 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 from sqlalchemy import text
 
-from gateway.config import Settings
-from gateway.interfaces.cli.server import gunicorn_options
+from gateway.interfaces.cli.server import served_gateway
 from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, make_engine, wal_checkpointer
 
 
@@ -53,21 +51,20 @@ def test_the_checkpointer_thread_checkpoints_and_stops(tmp_path):
     engine.dispose()
 
 
-def test_each_gunicorn_worker_of_a_sqlite_gateway_runs_a_checkpointer_after_its_fork(tmp_path):
-    sqlite = gunicorn_options(Settings(home=tmp_path))
-    worker = SimpleNamespace(pid=4242)
-    sqlite["post_fork"](None, worker)  # what gunicorn calls in the new worker
-    running = sqlite["post_fork"].__self__.running
+def test_each_worker_of_a_sqlite_gateway_runs_a_checkpointer(settings, tmp_path):
+    """What a granian worker loads: the app, and on SQLite its own checkpointer thread; none on PostgreSQL."""
+    app = served_gateway(settings)
+    checkpointer = app.extensions.get("zvarot_wal_checkpointer")
     try:
-        assert running[4242]._thread.is_alive()
+        if settings.sqlalchemy_url.startswith("sqlite"):
+            assert checkpointer is not None and checkpointer._thread.is_alive()
+            assert checkpointer.database == settings.sqlalchemy_url.removeprefix("sqlite:///")
+        else:
+            assert checkpointer is None
     finally:
-        checkpointer = running[4242]
-        sqlite["worker_exit"](None, worker)
-    assert 4242 not in running and not checkpointer._thread.is_alive()
-    postgres = gunicorn_options(
-        Settings(home=tmp_path, database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    )
-    assert "post_fork" not in postgres and "worker_exit" not in postgres
+        if checkpointer is not None:
+            checkpointer.stop()
+        app.extensions["zvarot"].engine.dispose()
     assert wal_checkpointer("sqlite:///:memory:") is None
 
 

@@ -119,16 +119,16 @@ def up(port: int | None, workers: int | None, demo_history: bool | None) -> None
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=None)
 def serve(port: int | None, workers: int | None) -> None:
-    """Serve HTTP with gunicorn (the database must be migrated)."""
+    """Serve HTTP with granian (the database must be migrated)."""
     settings = _settings()
     _serve(settings.with_(port=port or settings.port, workers=workers or settings.workers))
 
 
 def _serve(settings: Settings) -> None:
-    from gateway.interfaces.cli.server import run_gunicorn
+    from gateway.interfaces.cli.server import run_server
 
     click.echo(f"Zvarot listening on http://{settings.host}:{settings.port}/ ({settings.workers} workers)")
-    run_gunicorn(settings)
+    run_server(settings)
 
 
 # --- dev PKI ------------------------------------------------------------------------------------------------

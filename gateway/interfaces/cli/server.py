@@ -1,4 +1,4 @@
-"""Serving with gunicorn: a production WSGI server with several worker processes."""
+"""Serving with granian: a production HTTP server (in Rust) with worker processes running our WSGI app."""
 
 from __future__ import annotations
 
@@ -8,78 +8,64 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from gunicorn.app.base import BaseApplication
+from functools import partial
 
 from gateway.config import Settings
-from gateway.store.database import WalCheckpointer, wal_checkpointer
+from gateway.store.database import wal_checkpointer
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict):
-        self._settings = settings
-        self._options = options
-        super().__init__()
+def serve_wsgi(load_app: Callable[[], Callable], host: str, port: int, workers: int) -> None:
+    """Serve a WSGI app with granian: `workers` processes, each calling `load_app` once it has started.
 
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
+    Why granian, and these settings: measured with `zvarot bench` on this project's two cores, granian served
+    the full pipeline ~13 % faster than gunicorn's sync workers (585-620 against 507-548 appeals/s, and the
+    HTTP floor 1,520 against 1,180), mostly because it keeps connections alive and parses HTTP in Rust rather
+    than in Python. One blocking thread and a single-threaded runtime per worker: a request holds the GIL for
+    all its work, so more threads per process only contend (granian's defaults measured slower than
+    gunicorn). The request body is streamed to the app, not buffered, so the size limit still refuses an
+    oversized document before it is read.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces, RuntimeModes
+    from granian.log import LogLevels
 
-    def load(self):
-        from gateway.app import create_app
-
-        # Each worker builds its own gateway after the fork: keys, schemas and DB pools are per process.
-        return create_app(self._settings)
-
-
-def gunicorn_options(settings: Settings, **overrides) -> dict:
-    options = {
-        **_checkpoint_hooks(settings),
-        "bind": f"{settings.host}:{settings.port}",
-        "workers": settings.workers,
-        "worker_class": os.environ.get("ZVAROT_WORKER_CLASS", "sync"),
-        "threads": int(os.environ.get("ZVAROT_THREADS", "1")),
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-        "timeout": 60,
-        "keepalive": 5,
-    }
-    options.update(overrides)
-    return options
+    server = Granian(
+        target="zvarot",  # a name only: the loader below builds the app
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=1,
+        runtime_mode=RuntimeModes.st,
+        log_level=LogLevels.warning,
+        log_access=False,
+        respawn_failed_workers=True,
+    )
+    server.serve(target_loader=partial(_load_in_worker, load_app))
 
 
-class WorkerCheckpointers:
-    """On SQLite, each gunicorn worker checkpoints the WAL from a thread of its own, so that requests never
-    do. Started after the fork, in the worker (which never forks again): SQLite must not be in use by another
-    thread of a process that forks, so not in the master."""
+def _load_in_worker(load_app: Callable[[], Callable], _target: str) -> Callable:
+    return load_app()
 
-    def __init__(self, url: str):
-        self.url = url
-        self.running: dict[int, WalCheckpointer] = {}
 
-    def post_fork(self, _server, worker) -> None:
-        checkpointer = wal_checkpointer(self.url)
+def served_gateway(settings: Settings) -> Callable:
+    """The gateway's WSGI app, built in a worker process. On SQLite the worker also checkpoints the WAL from
+    a thread of its own, so that requests never do; started here, in the worker, which never forks (SQLite
+    must not be in use by another thread of a process that forks)."""
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    checkpointer = wal_checkpointer(settings.sqlalchemy_url)
+    if checkpointer is not None:
         checkpointer.start()
-        self.running[worker.pid] = checkpointer
-
-    def worker_exit(self, _server, worker) -> None:
-        checkpointer = self.running.pop(worker.pid, None)
-        if checkpointer is not None:
-            checkpointer.stop()
+        app.extensions["zvarot_wal_checkpointer"] = checkpointer
+    return app
 
 
-def _checkpoint_hooks(settings: Settings) -> dict:
-    if wal_checkpointer(settings.sqlalchemy_url) is None:
-        return {}  # PostgreSQL checkpoints on its own
-    hooks = WorkerCheckpointers(settings.sqlalchemy_url)
-    return {"post_fork": hooks.post_fork, "worker_exit": hooks.worker_exit}
-
-
-def run_gunicorn(settings: Settings, **overrides) -> None:
-    _Gunicorn(settings, gunicorn_options(settings, **overrides)).run()
+def run_server(settings: Settings) -> None:
+    serve_wsgi(partial(served_gateway, settings), settings.host, settings.port, settings.workers)
 
 
 @contextmanager

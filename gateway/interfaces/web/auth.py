@@ -3,7 +3,7 @@
 - The session is Flask's signed cookie (HMAC with the secret key), HttpOnly, SameSite=Lax, Secure when
   ZVAROT_SECURE_COOKIES is set, limited to the /console path, and no longer than the idle timeout.
 - The secret key is ZVAROT_SECRET_KEY, or a random key generated on first use into <ZVAROT_HOME>/secret_key
-  with mode 0600 (written under a temporary name and linked into place, so that several gunicorn workers
+  with mode 0600 (written under a temporary name and linked into place, so that several server workers
   starting at once agree on one key). It is never in git: var/ is ignored.
 - Every POST carries the session's CSRF token in a hidden field, compared in constant time.
 - A session idle for ZVAROT_CONSOLE_SESSION_MINUTES ends; logging out ends all of the operator's sessions on
