@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     from gateway.interfaces.http import api
     from gateway.interfaces.http import appeals as appeals_http
     from gateway.interfaces.http import catalog as catalog_http
+    from gateway.interfaces.http.submission import SubmissionEndpoint
     from gateway.interfaces.soap import endpoint as soap_endpoint
     from gateway.interfaces.web import console as web_console
     from gateway.interfaces.web import pages as web_pages
@@ -127,4 +128,6 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.register_blueprint(soap_endpoint.blueprint)
     app.register_blueprint(web_pages.blueprint)
     app.register_blueprint(web_console.blueprint)
+    # Every document's route, answered before Flask's machinery (gateway.interfaces.http.submission).
+    app.wsgi_app = SubmissionEndpoint(app.wsgi_app, gateway.pipeline.submit, settings.max_document_bytes)
     return app

@@ -96,22 +96,24 @@ def _bare_worker(args) -> int:
 
 
 def floor_app():
-    """The HTTP floor: the bare steps behind the same Flask and granian, no storage."""
-    from flask import Flask, Response, request
+    """The HTTP floor: the bare steps behind the same front door, Flask and granian, no storage."""
+    from flask import Flask, Response
 
     from gateway.app import build_gateway
+    from gateway.ingest.pipeline import Outcome
+    from gateway.interfaces.http.submission import SubmissionEndpoint
 
     gw = build_gateway(Settings.from_env())
     app = Flask("zvarot-floor")
-
-    @app.post("/api/v1/messages")
-    def submit() -> Response:
-        return Response(_bare_steps(gw, request.get_data()), status=201, content_type="application/xml")
 
     @app.get("/healthz")
     def healthz() -> Response:
         return Response("{}", content_type="application/json")
 
+    def submit(data: bytes) -> Outcome:
+        return Outcome("accepted", _bare_steps(gw, data), "rc-bench", None)
+
+    app.wsgi_app = SubmissionEndpoint(app.wsgi_app, submit, gw.settings.max_document_bytes)
     return app
 
 

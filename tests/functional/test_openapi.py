@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 
 from gateway.app import create_app
 from gateway.domain.ratings.weeks import IsoWeek
+from gateway.interfaces.http import submission
 from gateway.services.access import issue_token
 from gateway.store.database import writing
 from tests.helpers import example, new_appeal, post, signed
@@ -41,6 +42,7 @@ def _documented_rules(app) -> set[tuple[str, str]]:
         path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             found.add((path, method.lower()))
+    found.add((submission.PATH, "post"))  # served in front of Flask (gateway.interfaces.http.submission)
     return found
 
 
