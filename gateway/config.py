@@ -72,6 +72,9 @@ class Settings:
     # GET /metrics answers from a per-process copy at most this old. Scrape no more often than this: then
     # every answer is newer than the one before, whichever worker gives it, and counters never go back.
     metrics_cache_seconds: float = 15.0
+    # When set, GET /metrics asks for `Authorization: Bearer <this>`: the counts say how busy each agency's
+    # systems are and which certificates expire when, which an operator may not want public.
+    metrics_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -143,4 +146,5 @@ class Settings:
             console_session_minutes=int(_env("CONSOLE_SESSION_MINUTES", "30")),
             secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),
             metrics_cache_seconds=float(_env("METRICS_CACHE_SECONDS", "15")),
+            metrics_token=_env("METRICS_TOKEN", ""),
         )

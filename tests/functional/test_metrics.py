@@ -86,3 +86,17 @@ def test_metrics_are_computed_at_most_once_per_period(client, signers):
     assert client.get("/metrics").data == first  # within METRICS_CACHE_SECONDS (15 s by default)
     client.application.config["METRICS_CACHE_SECONDS"] = 0
     assert client.get("/metrics").data != first
+
+
+def test_a_metrics_token_closes_the_endpoint_to_everyone_without_it(client, gateway):
+    gateway.settings = gateway.settings.with_(metrics_token="s3cret-metrics-token")
+    client.application.config["METRICS_CACHE_SECONDS"] = 0
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused.json["title"] == "unauthorized"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    token = "s3cret-metrics-token"
+    for wrong in (f"Bearer {token[:-1]}", f"Bearer {token}2", f"Basic {token}", token, ""):
+        assert client.get("/metrics", headers={"Authorization": wrong}).status_code == 401, wrong
+    granted = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+    assert granted.status_code == 200 and b"zvarot_appeals_total" in granted.data
+    # Without a token configured it stays open (the default): the first test of this module reads it so.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from gateway.errors import Problem
@@ -32,7 +33,12 @@ def problem_response(status: int, problem: Problem, **extra) -> Response:
 @blueprint.get("/metrics")
 def metrics() -> Response:
     """Answered from a per-process copy at most METRICS_CACHE_SECONDS old: the counts scan whole tables, and
-    the endpoint is open, so a client looping on it costs one computation per worker per period."""
+    the endpoint may be open, so a client looping on it costs one computation per worker per period."""
+    token = _gateway().settings.metrics_token
+    if token and not _bearer_is(token):
+        response = problem_response(401, Problem("unauthorized", "GET /metrics needs its bearer token"))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="zvarot-metrics"'
+        return response
     app = current_app._get_current_object()
     cached = app.extensions.get("zvarot_metrics")
     ttl = app.config.get("METRICS_CACHE_SECONDS", operations.CACHE_SECONDS)
@@ -44,6 +50,12 @@ def metrics() -> Response:
             )
         cached = app.extensions["zvarot_metrics"] = (time.monotonic(), operations.exposition(found))
     return Response(cached[1], content_type=operations.CONTENT_TYPE)
+
+
+def _bearer_is(token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Compared in constant time: the comparison must not tell a guesser how much of the token was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 @blueprint.get("/healthz")

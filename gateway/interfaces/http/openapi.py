@@ -513,13 +513,16 @@ _PATHS: dict = {
             "description": "Documents accepted by type and rejected by error code, appeals, the outbox by "
             "status and its oldest pending row, unacknowledged inbox items, seconds until each CRL's next "
             "update and until the trust anchors, intermediates and receipt certificate expire. Read from "
-            "the database at scrape time: every worker answers the same.",
+            "the database at scrape time: every worker answers the same. Open unless the operator set "
+            "ZVAROT_METRICS_TOKEN; then `Authorization: Bearer <that token>` is required.",
             "operationId": "metrics",
+            "security": [{}, {"bearer": []}],
             "responses": {
                 "200": {
                     "description": "the metrics",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
-                }
+                },
+                "401": _problem("ZVAROT_METRICS_TOKEN is set and the request does not carry it"),
             },
         }
     },
