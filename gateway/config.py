@@ -75,6 +75,9 @@ class Settings:
     # When set, GET /metrics asks for `Authorization: Bearer <this>`: the counts say how busy each agency's
     # systems are and which certificates expire when, which an operator may not want public.
     metrics_token: str = field(default="", repr=False)
+    # A served request running longer than this ends its worker (a client sending its body slowly or not at
+    # all; gateway.interfaces.cli.server.WorkerWatchdog). The SQLite lock wait (30 s) stays below it.
+    request_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -147,4 +150,5 @@ class Settings:
             secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),
             metrics_cache_seconds=float(_env("METRICS_CACHE_SECONDS", "15")),
             metrics_token=_env("METRICS_TOKEN", ""),
+            request_timeout=float(_env("REQUEST_TIMEOUT", "60")),
         )

@@ -6,6 +6,7 @@ import copy
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -116,10 +117,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class ServedGateway:
+    base: str
+    port: int
+    process: object  # subprocess.Popen
+    log_path: Path
+
+
 @contextmanager
-def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[str]:
-    """`python -m gateway serve` on a free loopback port, on the given database and PKI; yields its base URL
-    and stops it afterwards. The server log is kept in `home/server.log`."""
+def served_gateway(
+    home: Path, database_url: str, pki_dir: Path, **env_overrides: str
+) -> Iterator[ServedGateway]:
+    """`python -m gateway serve` (one worker) on a free loopback port, on the given database and PKI, with
+    `env_overrides` as ZVAROT_* settings; stopped afterwards. The server log is kept in `home/server.log`."""
     import os
     import subprocess
     import sys
@@ -136,6 +147,7 @@ def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[st
         "ZVAROT_HOST": "127.0.0.1",
         "ZVAROT_PORT": str(port),
         "ZVAROT_WORKERS": "1",
+        **env_overrides,
     }
     log_path = home / "server.log"
     with open(log_path, "wb") as log:
@@ -153,10 +165,18 @@ def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[st
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "the gateway did not come up within 60 s"
                 time.sleep(0.2)
-        yield base
+        yield ServedGateway(base, port, process, log_path)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@contextmanager
+def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[str]:
+    """served_gateway's base URL."""
+    with served_gateway(home, database_url, pki_dir) as served:
+        yield served.base
 
 
 # --- the database -------------------------------------------------------------------------------------------

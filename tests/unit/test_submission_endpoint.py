@@ -73,8 +73,21 @@ def test_every_other_route_is_flask_s(endpoint, seen):
 
 def test_other_methods_are_refused_with_allow(endpoint, seen):
     status, headers, body = _call(endpoint, method="GET")
-    assert status == "405 Method Not Allowed" and headers["Allow"] == "POST"
+    assert status == "405 Method Not Allowed" and headers["Allow"] == "OPTIONS, POST"
     assert json.loads(body)["title"] == "method-not-allowed" and seen == []
+    status, headers, body = _call(endpoint, method="OPTIONS")
+    assert (status, headers["Allow"], body, seen) == ("200 OK", "OPTIONS, POST", b"", [])
+
+
+def test_a_failure_inside_is_logged_and_answered_with_a_problem(caplog):
+    def broken(_data: bytes) -> Outcome:
+        raise RuntimeError("database unreachable")
+
+    with caplog.at_level("ERROR", logger="zvarot.submission"):
+        status, headers, body = _call(SubmissionEndpoint(None, broken, LIMIT), body=b"<Appeal/>")
+    assert status == "500 Internal Server Error" and headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["title"] == "internal-error"
+    assert "database unreachable" in caplog.text
 
 
 def test_a_wrong_media_type_is_refused_unread(endpoint, seen):

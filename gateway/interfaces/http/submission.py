@@ -10,6 +10,7 @@ Every other request goes on to Flask. The status of each refusal is SPEC's (STAT
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
@@ -17,6 +18,7 @@ from gateway.errors import Problem
 from gateway.ingest.pipeline import Outcome
 
 PATH = "/api/v1/messages"
+ALLOW = "OPTIONS, POST"
 XML = "application/xml"
 ACCEPTED_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +44,8 @@ STATUS_BY_CODE = {
     "unknown-addressee": 422,
     "invalid-transition": 409,
 }
+
+_log = logging.getLogger("zvarot.submission")
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -72,16 +76,25 @@ class SubmissionEndpoint:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH:
             return self._app(environ, start_response)
-        status, headers, body = self.answer(environ)
+        try:
+            status, headers, body = self.answer(environ)
+        except Exception:  # noqa: BLE001 - logged in full; the sender gets a problem and sends again
+            # Resending the same bytes is safe: a document accepted before the failure gets its receipt.
+            _log.exception("POST %s failed", PATH)
+            detail = "the gateway could not answer; send the same document again later"
+            status, headers, body = _problem(500, Problem("internal-error", detail))
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
 
     def answer(self, environ: dict) -> Answer:
-        if environ.get("REQUEST_METHOD") != "POST":
-            detail = f"{PATH} takes POST, not {environ.get('REQUEST_METHOD')}"
+        method = environ.get("REQUEST_METHOD")
+        if method == "OPTIONS":
+            return 200, [("Allow", ALLOW)], b""
+        if method != "POST":
+            detail = f"{PATH} takes POST, not {method}"
             status, headers, body = _problem(405, Problem("method-not-allowed", detail))
-            return status, [*headers, ("Allow", "POST")], body
+            return status, [*headers, ("Allow", ALLOW)], body
         media_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         if media_type not in ACCEPTED_MEDIA_TYPES:
             detail = f"send the document as {XML}, not {media_type or 'no content type'}"
