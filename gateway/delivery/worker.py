@@ -326,6 +326,7 @@ class DeliveryWorker:
             # Handed out, by push: a pull need not look for it below its cursor (gateway.services.inbox), and
             # it leaves ix_outbox_not_pulled, which a push-only system's rows would otherwise fill for good.
             "pulled_at": func.coalesce(OutboxMessage.pulled_at, now),
+            "ack_cursor": func.coalesce(OutboxMessage.ack_cursor, OutboxMessage.id),
             "attempts": OutboxMessage.attempts + (0 if row.acked else 1),
             "last_error": note,
             "next_attempt_at": None,

@@ -1,9 +1,14 @@
 """Officials' inboxes and systems' outboxes: pulled with a cursor, acknowledged explicitly (at-least-once).
 
 A cursor is a row id, and ids are taken at INSERT while transactions commit in any order (PostgreSQL): a row
-may become visible after a higher id was pulled, below the puller's cursor. So each row records when a pull
-first handed it out (`pulled_at`); a pull also returns the rows below its cursor that no pull has handed out,
-and an acknowledgement by cursor covers only rows handed out. Exact ids need no such care.
+may become visible after a higher id was pulled, below the puller's cursor. So each row records when it was
+first handed out (`pulled_at`) and the lowest cursor whose acknowledgement covers it (`ack_cursor`): its own
+id, or, for a row handed out late, the `next_after` of the page that carried it -- which is then above the
+cursor the page was asked for (at least by one), so that only a client that processed that page covers it. A
+pull returns the unacknowledged rows above its cursor first, then those at or below it that were never handed
+out or were handed out late in a page that ended above its cursor (a page the client lost, or one it fetched
+while acknowledging the page before). An acknowledgement by cursor covers the rows whose `ack_cursor` is at
+most the cursor. Exact ids need no such care.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select, union_all, update
+from sqlalchemy import ColumnElement, case, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from gateway.store.appeals import Appeal, InboxItem, OutboxMessage
@@ -43,11 +48,12 @@ class InboxEntry:
 class Page(Generic[T]):
     items: list[T]
     next_after: int  # never below the cursor asked for: a row handed out late lies below it
-    # Rows of this page that no pull had handed out: hand_out() records them before the page is answered.
+    # Rows of this page that were never handed out: hand_out() records them before the page is answered.
     # Read and recorded in two transactions, so that a poll that finds nothing new takes no write lock; two
     # pulls racing both hand a row out, which at-least-once allows.
     first_handed_out: tuple[int, ...] = ()
     table: type[InboxItem] | type[OutboxMessage] | None = None
+    after: int = 0  # the cursor the page was asked for: rows at or below it are handed out late
 
 
 @dataclass(frozen=True)
@@ -60,29 +66,51 @@ class Ack:
     def covers(self, table: type[InboxItem] | type[OutboxMessage]) -> ColumnElement[bool]:
         if self.cursor is None:
             return table.id.in_(sorted(self.ids))
-        # Not a row below the cursor that no pull has handed out yet: it committed late and was never seen.
-        return and_(table.id <= self.cursor, table.pulled_at.is_not(None))
+        # Not a row never handed out (it committed late, never seen), nor one handed out late in a page that
+        # ended above this cursor (not processed yet: a client acknowledges a page while it fetches the next).
+        return table.ack_cursor <= self.cursor
 
 
 def _pending_ids(
     table: type[InboxItem] | type[OutboxMessage], owner: ColumnElement[bool], after: int, n: int
 ):
-    """The first `n` unacknowledged ids of an owner after `after`, and those at or below it that no pull has
-    handed out: two ordered index ranges (the second in ix_*_not_pulled), never the owner's whole history."""
+    """The first `n` unacknowledged ids of an owner after `after`; those at or below it never handed out; and
+    those handed out late in a page that ended above it: three ordered index ranges (the second and third in
+    the partial indexes ix_*_not_pulled and ix_*_handed_out_late), never the owner's whole history."""
     unacked = (owner, table.acked_at.is_(None))
     beyond = select(table.id).where(*unacked, table.id > after).order_by(table.id).limit(n).subquery()
-    late = (
+    never = (
         select(table.id)
         .where(*unacked, table.pulled_at.is_(None), table.id <= after)
         .order_by(table.pulled_at, table.id)  # the order of ix_*_not_pulled (gateway.store.appeals)
         .limit(n)
         .subquery()
     )
-    return union_all(select(beyond.c.id), select(late.c.id)).subquery()
+    again = (
+        select(table.id)
+        .where(*unacked, table.ack_cursor > table.id, table.ack_cursor > after, table.id <= after)
+        .order_by(table.ack_cursor, table.id)  # the order of ix_*_handed_out_late
+        .limit(n)
+        .subquery()
+    )
+    return union_all(select(beyond.c.id), select(never.c.id), select(again.c.id)).subquery()
+
+
+def _page_order(table: type[InboxItem] | type[OutboxMessage], after: int) -> tuple:
+    """Rows above the cursor first, in id order, then the late ones: a page cut short (by count or bytes)
+    holds every row above the cursor that comes before its last one, so `next_after` skips none."""
+    return (case((table.id > after, 0), else_=1), table.id)
+
+
+def _next_after(after: int, ids: list[int]) -> int:
+    """The page's highest id above `after`; with a late row in the page, at least `after + 1`, so that its
+    acknowledgement is not one of a page before (a row with that id not handed out comes in any pull)."""
+    highest = max([after, *ids])
+    return max(highest, after + 1) if any(i <= after for i in ids) else highest
 
 
 def _page_ids(session: Session, sizes) -> list[int]:
-    """The ids of the page: (id, bytes) rows in id order, cut at MAX_PAGE_BYTES (always at least one)."""
+    """The ids of the page: (id, bytes) rows in page order, cut at MAX_PAGE_BYTES (always at least one)."""
     ids, total = [], 0
     for row_id, size in session.execute(sizes):
         total += size or 0
@@ -94,15 +122,20 @@ def _page_ids(session: Session, sizes) -> list[int]:
 
 def hand_out(session: Session, page: Page, at: datetime) -> None:
     """Record that the page's new rows were handed out, in a write transaction the caller commits before it
-    answers: until then an acknowledgement by cursor leaves a late row alone, and it comes again."""
-    if page.first_handed_out:
-        table = page.table
-        session.execute(
-            update(table)
-            .where(table.id.in_(page.first_handed_out), table.pulled_at.is_(None))
-            .values(pulled_at=at),
-            execution_options={"synchronize_session": False},
-        )
+    answers: until then an acknowledgement by cursor leaves a late row alone, and it comes again. A row above
+    the page's cursor is covered by an acknowledgement of its own id; one at or below it (handed out late) by
+    one of the page's `next_after` only, which says that this page was processed."""
+    table = page.table
+    in_order = [i for i in page.first_handed_out if i > page.after]
+    late = [i for i in page.first_handed_out if i <= page.after]
+    for ids, ack_cursor in ((in_order, table.id), (late, page.next_after)):
+        if ids:
+            session.execute(
+                update(table)
+                .where(table.id.in_(ids), table.pulled_at.is_(None))
+                .values(pulled_at=at, ack_cursor=ack_cursor),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Page[InboxEntry]:
@@ -118,7 +151,7 @@ def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Pa
         .join(pending, pending.c.id == InboxItem.id)
         .outerjoin(Message, Message.id == InboxItem.message_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == InboxItem.status_update_id)
-        .order_by(InboxItem.id)
+        .order_by(*_page_order(InboxItem, after))
         .limit(_page_size(limit)),
     )
     if not ids:
@@ -129,7 +162,7 @@ def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Pa
         .outerjoin(Message, Message.id == InboxItem.message_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == InboxItem.status_update_id)
         .where(InboxItem.id.in_(ids))
-        .order_by(InboxItem.id)
+        .order_by(*_page_order(InboxItem, after))
     )
     entries, new = [], []
     for item, code, body, status_update in rows:
@@ -140,7 +173,7 @@ def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Pa
         )
         if item.pulled_at is None:
             new.append(item.id)
-    return Page(entries, max(after, ids[-1]), tuple(new), InboxItem)
+    return Page(entries, _next_after(after, ids), tuple(new), InboxItem, after)
 
 
 def ack_inbox(session: Session, official_id: str, ack: Ack, at: datetime) -> int:
@@ -162,13 +195,13 @@ def pull_outbox(session: Session, system_id: str, after: int, limit: int) -> Pag
         session,
         select(o.id, func.length(o.document))
         .join(pending, pending.c.id == o.id)
-        .order_by(o.id)
+        .order_by(*_page_order(o, after))
         .limit(_page_size(limit)),
     )
     if not ids:
         return Page([], after)
-    rows = list(session.scalars(select(o).where(o.id.in_(ids)).order_by(o.id)))
-    return Page(rows, max(after, ids[-1]), tuple(r.id for r in rows if r.pulled_at is None), o)
+    rows = list(session.scalars(select(o).where(o.id.in_(ids)).order_by(*_page_order(o, after))))
+    return Page(rows, _next_after(after, ids), tuple(r.id for r in rows if r.pulled_at is None), o, after)
 
 
 def ack_outbox(session: Session, system_id: str, ack: Ack, at: datetime) -> int:

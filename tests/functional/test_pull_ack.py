@@ -37,15 +37,20 @@ def test_an_inbox_item_committed_late_comes_in_the_next_pull_and_is_not_acked_be
     # The client acknowledges what it processed; the late item was never handed out, so it stays.
     acked = client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": later}, headers=housing)
     assert acked.json == {"official": MINISTER, "acknowledged": 1, "cursor": later}
-    # Continuing from next_after, the client still gets it; the cursor does not go back.
+    # Continuing from next_after, the client still gets it. Its page ends above the cursor it was asked for,
+    # so that acknowledging that page is not acknowledging the page before.
     second = client.get(f"/api/v1/inbox/{MINISTER}?after={later}", headers=housing)
-    assert cursors(second) == [early] and second.json["next_after"] == later
-    assert (
-        client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": later}, headers=housing).json[
-            "acknowledged"
-        ]
-        == 1
-    )
+    assert cursors(second) == [early] and second.json["next_after"] == later + 1
+
+    def ack(cursor: int) -> int:
+        response = client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": cursor}, headers=housing)
+        return response.json["acknowledged"]
+
+    # A client that acknowledges a page while it fetches the next: `early` is not processed yet.
+    assert ack(later) == 0
+    # The page was lost: a pull from the same cursor hands it out again.
+    assert cursors(client.get(f"/api/v1/inbox/{MINISTER}?after={later}", headers=housing)) == [early]
+    assert ack(second.json["next_after"]) == 1
     assert cursors(client.get(f"/api/v1/inbox/{MINISTER}?after=0", headers=housing)) == []
 
 
@@ -69,7 +74,8 @@ def test_an_outbox_row_committed_late_comes_in_the_next_pull_and_is_not_acked_be
         assert cursors(first) == [later]
     assert client.post("/api/v1/outbox/ack", json={"cursor": later}, headers=portal).json["acknowledged"] == 1
     second = client.get(f"/api/v1/outbox?after={later}", headers=portal)
-    assert cursors(second) == [early] and second.json["next_after"] == later
+    assert cursors(second) == [early] and second.json["next_after"] == later + 1
+    assert client.post("/api/v1/outbox/ack", json={"cursor": later}, headers=portal).json["acknowledged"] == 0
     acked = client.post("/api/v1/outbox/ack", json={"ids": [early]}, headers=portal)
     assert acked.json == {"system": PORTAL, "acknowledged": 1, "ids": [early]}
     assert cursors(client.get("/api/v1/outbox?after=0", headers=portal)) == []
@@ -85,7 +91,7 @@ def test_two_real_transactions_committing_out_of_order(client, signers, settings
     client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": first}, headers=housing)
     with gateway.sessions() as session:
         row = session.execute(select(InboxItem.__table__).where(InboxItem.id == first)).mappings().one()
-    row = {k: v for k, v in row.items() if k not in ("id", "acked_at", "pulled_at")}
+    row = {k: v for k, v in row.items() if k not in ("id", "acked_at", "pulled_at", "ack_cursor")}
     slow, fast = gateway.engine.connect(), gateway.engine.connect()
     try:
         slow_tx = slow.begin()

@@ -231,7 +231,7 @@ def test_an_item_committed_late_comes_again_and_ids_are_acknowledged_exactly(
         assert [i.cursor for i in dms.service.FetchInbox(official=MINISTER).item] == [later]
     assert dms.service.Acknowledge(official=MINISTER, cursor=later) == 1
     page = dms.service.FetchInbox(official=MINISTER, after=later)
-    assert [i.cursor for i in page.item] == [early] and page.nextAfter == later
+    assert [i.cursor for i in page.item] == [early] and page.nextAfter == later + 1
     assert dms.service.Acknowledge(official=MINISTER, id=[early, *other]) == 1
     assert dms.service.FetchInbox(official=MINISTER).item == []
     assert [i.cursor for i in dms.service.FetchInbox(official="off-housing-dept-head").item] == other

@@ -86,9 +86,11 @@ _TRACKING = _path_param(
 )
 _BEARER = [{"bearer": []}]
 _PULL = (
-    "Unacknowledged items with a cursor above `after`, and those below it that no pull has handed out yet "
-    "(committed after a higher one was pulled), in cursor order. `next_after` is the highest cursor "
-    "returned, never below `after`. Items come again until acknowledged."
+    "Unacknowledged items with a cursor above `after`, in cursor order, then those below it that were never "
+    "handed out (committed after a higher one was pulled) or were handed out late in a page that ended above "
+    "`after`. `next_after` is the highest cursor returned, never below `after`, and at least `after + 1` "
+    "when the page carries a late item; acknowledge a processed page with it. Items come again until "
+    "acknowledged."
 )
 
 _SCHEMAS: dict = {
