@@ -353,6 +353,9 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
     )
 
 
+_SIGNING_CURVES = frozenset({"secp256r1", "secp384r1"})
+
+
 class Signer:
     """Signs documents under the profile with one key loaded once (loading a PEM key costs ~100 ms).
 
@@ -367,6 +370,14 @@ class Signer:
     def __init__(self, key_pem: bytes, cert_pems: list[bytes]):
         certs = [c for pem in cert_pems for c in x509.load_pem_x509_certificates(pem)]
         private = serialization.load_pem_private_key(key_pem, password=None)
+        # Refused here rather than found out by every verifier: a key that is not the first certificate's, or
+        # one the profile does not allow.
+        if not certs or certs[0].public_key().public_numbers() != private.public_key().public_numbers():
+            raise ValueError("the signing key is not the key of the first certificate given")
+        if isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name not in _SIGNING_CURVES:
+            raise ValueError(f"elliptic curve {private.curve.name} is not in the profile (P-256, P-384)")
+        if isinstance(private, rsa.RSAPrivateKey) and private.key_size < SignaturePolicy().min_rsa_bits:
+            raise ValueError(f"a {private.key_size}-bit RSA key is below the profile's minimum")
         if isinstance(private, ec.EllipticCurvePrivateKey):
             self._hash = hashes.SHA384() if private.curve.key_size == 384 else hashes.SHA256()
             method = ns.ECDSA_SHA384 if private.curve.key_size == 384 else ns.ECDSA_SHA256

@@ -163,3 +163,22 @@ def test_debian_xmlsec1_verifies_our_signatures(certified, pki, tmp_path):
     command += ["--enabled-key-data", "x509"]
     assert subprocess.run([*command, str(good)], capture_output=True, timeout=60).returncode == 0
     assert subprocess.run([*command, str(bad)], capture_output=True, timeout=60).returncode != 0
+
+
+def test_a_key_that_is_not_the_certificate_s_or_outside_the_profile_is_refused(pki):
+    _root, issuing = pki
+    leaf = issue_cert(issuing, "sys-signer-test", "Signer test", "system", key=new_key("ec-p256"))
+    other = new_key("ec-p256")
+    with pytest.raises(ValueError, match="not the key of the first certificate"):
+        Signer(key_pem(other), [cert_pem(leaf.cert)])
+    with pytest.raises(ValueError, match="not the key of the first certificate"):
+        Signer(key_pem(leaf.key), [])
+    weak = issue_cert(issuing, "sys-signer-test", "Weak", "system", key=new_key("rsa-1024"))
+    with pytest.raises(ValueError, match="1024-bit RSA key"):
+        Signer(key_pem(weak.key), [cert_pem(weak.cert)])
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    p521 = ec.generate_private_key(ec.SECP521R1())
+    odd = issue_cert(issuing, "sys-signer-test", "P-521", "system", key=p521)
+    with pytest.raises(ValueError, match="secp521r1 is not in the profile"):
+        Signer(key_pem(odd.key), [cert_pem(odd.cert)])
