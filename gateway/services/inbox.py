@@ -54,6 +54,12 @@ class Page(Generic[T]):
     first_handed_out: tuple[int, ...] = ()
     table: type[InboxItem] | type[OutboxMessage] | None = None
     after: int = 0  # the cursor the page was asked for: rows at or below it are handed out late
+    handed_out_again: tuple[int, ...] = ()  # late rows of a page the client did not process, here once more
+
+    @property
+    def to_record(self) -> bool:
+        """Whether hand_out() has anything to write (a poll with nothing new has not)."""
+        return bool(self.first_handed_out or self.handed_out_again)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,18 @@ def _next_after(after: int, ids: list[int]) -> int:
     return max(highest, after + 1) if any(i <= after for i in ids) else highest
 
 
+def _page(entries: list, rows: list, table, after: int, ids: list[int]) -> Page:
+    """The page of `entries` made of `rows` (in the same order), with what hand_out() has to record."""
+    return Page(
+        entries,
+        _next_after(after, ids),
+        first_handed_out=tuple(r.id for r in rows if r.pulled_at is None),
+        table=table,
+        after=after,
+        handed_out_again=tuple(r.id for r in rows if r.pulled_at is not None and r.id <= after),
+    )
+
+
 def _page_ids(session: Session, sizes) -> list[int]:
     """The ids of the page: (id, bytes) rows in page order, cut at MAX_PAGE_BYTES (always at least one)."""
     ids, total = [], 0
@@ -136,6 +154,15 @@ def hand_out(session: Session, page: Page, at: datetime) -> None:
                 .values(pulled_at=at, ack_cursor=ack_cursor),
                 execution_options={"synchronize_session": False},
             )
+    if page.handed_out_again:
+        # Processing this page is enough to acknowledge them: else a client whose cursor lies far below their
+        # first page's end would get them once per pull until its cursor got there.
+        session.execute(
+            update(table)
+            .where(table.id.in_(page.handed_out_again), table.ack_cursor > page.next_after)
+            .values(ack_cursor=page.next_after),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Page[InboxEntry]:
@@ -164,16 +191,15 @@ def pull_inbox(session: Session, official_id: str, after: int, limit: int) -> Pa
         .where(InboxItem.id.in_(ids))
         .order_by(*_page_order(InboxItem, after))
     )
-    entries, new = [], []
+    entries, items = [], []
     for item, code, body, status_update in rows:
         entries.append(
             InboxEntry(
                 item.id, item.appeal_id, code, item.kind, item.event_seq, item.created_at, body, status_update
             )
         )
-        if item.pulled_at is None:
-            new.append(item.id)
-    return Page(entries, _next_after(after, ids), tuple(new), InboxItem, after)
+        items.append(item)
+    return _page(entries, items, InboxItem, after, ids)
 
 
 def ack_inbox(session: Session, official_id: str, ack: Ack, at: datetime) -> int:
@@ -201,7 +227,7 @@ def pull_outbox(session: Session, system_id: str, after: int, limit: int) -> Pag
     if not ids:
         return Page([], after)
     rows = list(session.scalars(select(o).where(o.id.in_(ids)).order_by(*_page_order(o, after))))
-    return Page(rows, _next_after(after, ids), tuple(r.id for r in rows if r.pulled_at is None), o, after)
+    return _page(rows, rows, o, after, ids)
 
 
 def ack_outbox(session: Session, system_id: str, ack: Ack, at: datetime) -> int:

@@ -209,3 +209,31 @@ def test_a_poll_writes_only_when_it_hands_out_something_new(client, signers, set
         event.remove(gateway.engine, "before_cursor_execute", record)
     with gateway.sessions() as session:
         assert session.get(InboxItem, first).pulled_at is not None
+
+
+def test_a_late_item_handed_out_again_is_acknowledged_with_the_page_that_carried_it_again(
+    client, signers, settings, gateway
+):
+    """Its first page ended far above the cursor the client retries from (rows of other inboxes take ids
+    in between); the page that brings it again is enough to acknowledge it, or it would come once per pull
+    until the client's cursor crept up to that first page's end."""
+    housing = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    new_appeal(client, signers, MINISTER)
+    new_appeal(client, signers, MINISTER)
+    early, later = sorted(inbox_ids(gateway, MINISTER))
+    with committed_late(gateway, InboxItem, InboxItem.id == early):
+        assert cursors(client.get(f"/api/v1/inbox/{MINISTER}", headers=housing)) == [later]
+    client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": later}, headers=housing)
+    for _ in range(3):
+        new_appeal(client, signers, DEPT_HEAD)  # ids for another inbox
+    new_appeal(client, signers, MINISTER)
+    (newest,) = (i for i in inbox_ids(gateway, MINISTER) if i > later)
+    lost = client.get(f"/api/v1/inbox/{MINISTER}?after={later}", headers=housing)
+    assert cursors(lost) == [newest, early] and lost.json["next_after"] == newest  # above the cursor first
+    # The client had processed `newest` alone (acknowledged by id) when that page was lost; it retries.
+    client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"ids": [newest]}, headers=housing)
+    again = client.get(f"/api/v1/inbox/{MINISTER}?after={later}", headers=housing)
+    assert cursors(again) == [early] and again.json["next_after"] == later + 1 < newest
+    acked = client.post(f"/api/v1/inbox/{MINISTER}/ack", json={"cursor": later + 1}, headers=housing)
+    assert acked.json["acknowledged"] == 1
+    assert cursors(client.get(f"/api/v1/inbox/{MINISTER}?after={later + 1}", headers=housing)) == []

@@ -139,7 +139,7 @@ def inbox_pull(official_id: str) -> Response:
 
 def _record_hand_out(page: inbox.Page) -> None:
     """Before the page is answered; a poll with nothing new writes nothing."""
-    if page.first_handed_out:
+    if page.to_record:
         with writing(_gateway().sessions) as session:
             inbox.hand_out(session, page, _now())
             session.commit()

@@ -169,7 +169,7 @@ def fetch_inbox(gateway, operation: etree._Element) -> etree._Element:
     with gateway.sessions() as session:
         _check_inbox_access(session, official_id)
         page = inbox.pull_inbox(session, official_id, after, limit)
-    if page.first_handed_out:  # recorded before the page is answered; a poll with nothing new writes nothing
+    if page.to_record:  # recorded before the page is answered; a poll with nothing new writes nothing
         with writing(gateway.sessions) as session:
             inbox.hand_out(session, page, _now())
             session.commit()
