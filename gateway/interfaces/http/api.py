@@ -52,10 +52,15 @@ def metrics() -> Response:
     return Response(cached[1], content_type=operations.CONTENT_TYPE)
 
 
+def bearer() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if the request has one."""
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
 def _bearer_is(token: str) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     # Compared in constant time: the comparison must not tell a guesser how much of the token was right.
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return hmac.compare_digest((bearer() or "").encode(), token.encode())
 
 
 @blueprint.get("/healthz")

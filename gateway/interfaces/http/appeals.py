@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.errors import Problem
-from gateway.interfaces.http.api import problem_response
+from gateway.interfaces.http.api import bearer, problem_response
 from gateway.services import access, inbox, tracking
 from gateway.store.database import writing
 
@@ -43,11 +43,6 @@ def _forbidden(detail: str) -> Response:
 
 def _bad_request(detail: str) -> Response:
     return problem_response(400, Problem("bad-request", detail))
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else None
 
 
 def _cursor(name: str, default: int = 0) -> int | None:
@@ -99,7 +94,7 @@ def appeal_status_xml(tracking_code: str) -> Response:
 
 def _inbox_access(session, official_id: str):
     try:
-        return access.check_inbox_access(session, _bearer(), official_id), None
+        return access.check_inbox_access(session, bearer(), official_id), None
     except access.InboxRefused as refused:
         answer = {"unauthorized": _unauthorized, "not-found": _not_found, "forbidden": _forbidden}
         return None, answer[refused.reason](refused.detail)
@@ -205,7 +200,7 @@ def outbox_pull() -> Response:
     if after is None or limit is None:
         return _bad_request("after and limit must be whole numbers")
     with _gateway().sessions() as session:
-        system = access.system_for_token(session, _bearer())
+        system = access.system_for_token(session, bearer())
         if system is None:
             return _unauthorized("a valid bearer token of a registered system is required")
         page = inbox.pull_outbox(session, system.id, after, limit)
@@ -234,7 +229,7 @@ def outbox_ack() -> Response:
     if isinstance(ack, Response):
         return ack
     with writing(_gateway().sessions) as session:
-        system = access.system_for_token(session, _bearer())
+        system = access.system_for_token(session, bearer())
         if system is None:
             return _unauthorized("a valid bearer token of a registered system is required")
         count = inbox.ack_outbox(session, system.id, ack, _now())
