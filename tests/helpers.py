@@ -118,7 +118,7 @@ def free_port() -> int:
 
 
 @dataclass
-class ServedGateway:
+class GatewayProcess:
     base: str
     port: int
     process: object  # subprocess.Popen
@@ -126,9 +126,9 @@ class ServedGateway:
 
 
 @contextmanager
-def served_gateway(
+def gateway_process(
     home: Path, database_url: str, pki_dir: Path, **env_overrides: str
-) -> Iterator[ServedGateway]:
+) -> Iterator[GatewayProcess]:
     """`python -m gateway serve` (one worker) on a free loopback port, on the given database and PKI, with
     `env_overrides` as ZVAROT_* settings; stopped afterwards. The server log is kept in `home/server.log`."""
     import os
@@ -165,7 +165,7 @@ def served_gateway(
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "the gateway did not come up within 60 s"
                 time.sleep(0.2)
-        yield ServedGateway(base, port, process, log_path)
+        yield GatewayProcess(base, port, process, log_path)
     finally:
         if process.poll() is None:
             process.terminate()
@@ -174,8 +174,8 @@ def served_gateway(
 
 @contextmanager
 def running_gateway(home: Path, database_url: str, pki_dir: Path) -> Iterator[str]:
-    """served_gateway's base URL."""
-    with served_gateway(home, database_url, pki_dir) as served:
+    """gateway_process's base URL."""
+    with gateway_process(home, database_url, pki_dir) as served:
         yield served.base
 
 

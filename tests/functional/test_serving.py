@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.helpers import ROOT, served_gateway
+from tests.helpers import ROOT, gateway_process
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def _until(condition, seconds: float) -> bool:
 def test_a_client_that_never_sends_its_body_holds_the_worker_only_until_the_request_timeout(
     tmp_path, database_url, pki_dir
 ):
-    with served_gateway(tmp_path, database_url, pki_dir, ZVAROT_REQUEST_TIMEOUT="2") as served:
+    with gateway_process(tmp_path, database_url, pki_dir, ZVAROT_REQUEST_TIMEOUT="2") as served:
         stuck = socket.create_connection(("127.0.0.1", served.port))
         try:
             stuck.sendall(
@@ -55,7 +55,7 @@ def test_a_client_that_never_sends_its_body_holds_the_worker_only_until_the_requ
 
 
 def test_a_second_server_on_a_taken_port_refuses_to_start(tmp_path, database_url, pki_dir):
-    with served_gateway(tmp_path, database_url, pki_dir) as served:
+    with gateway_process(tmp_path, database_url, pki_dir) as served:
         env = {**os.environ, "ZVAROT_HOST": "127.0.0.1", "ZVAROT_PORT": str(served.port)}
         env["ZVAROT_HOME"], env["ZVAROT_DATABASE_URL"] = str(tmp_path / "second"), database_url
         env["ZVAROT_PKI_DIR"], env["ZVAROT_TRUST_DIR"] = str(pki_dir), str(pki_dir / "trust")
@@ -68,7 +68,7 @@ def test_a_second_server_on_a_taken_port_refuses_to_start(tmp_path, database_url
 
 
 def test_the_workers_of_a_killed_server_stop_answering(tmp_path, database_url, pki_dir):
-    with served_gateway(tmp_path, database_url, pki_dir) as served:
+    with gateway_process(tmp_path, database_url, pki_dir) as served:
         served.process.send_signal(signal.SIGKILL)
         served.process.wait(timeout=10)
         # Left alone, the worker would go on serving on the port; it notices within a second and ends.

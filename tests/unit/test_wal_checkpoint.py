@@ -62,6 +62,7 @@ def test_each_worker_of_a_sqlite_gateway_runs_a_checkpointer(settings, tmp_path)
         else:
             assert checkpointer is None
     finally:
+        app.extensions["zvarot_watchdog"].stop()  # it would end this process, were a request to hang
         if checkpointer is not None:
             checkpointer.stop()
         app.extensions["zvarot"].engine.dispose()

@@ -90,6 +90,7 @@ class WorkerWatchdog:
         self._exit = exit
         self._parent = os.getppid()
         self._started: dict[int, float] = {}  # thread id -> when its request started
+        self._stopped = threading.Event()
 
     def __call__(self, environ: dict, start_response: Callable):
         thread = threading.get_ident()
@@ -119,11 +120,13 @@ class WorkerWatchdog:
 
     def start(self) -> None:
         def watch() -> None:
-            while True:
-                time.sleep(self._interval)
+            while not self._stopped.wait(self._interval):
                 self.check()
 
         threading.Thread(target=watch, name="zvarot-watchdog", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 def served_gateway(settings: Settings) -> Callable:
@@ -138,7 +141,7 @@ def served_gateway(settings: Settings) -> Callable:
         checkpointer.start()
         app.extensions["zvarot_wal_checkpointer"] = checkpointer
     watchdog = WorkerWatchdog(app.wsgi_app, settings.request_timeout)
-    app.wsgi_app = watchdog
+    app.wsgi_app = app.extensions["zvarot_watchdog"] = watchdog
     watchdog.start()
     return app
 
