@@ -7,10 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from lxml import etree
-
 from gateway.errors import Problem
-from gateway.xml import ns
+from gateway.xml.compose import Composer
 from gateway.xml.signatures import Signer
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -57,60 +55,44 @@ class ReceiptIssuer:
         self._gateway_uid = gateway_uid
 
     def issue(self, facts: ReceiptFacts, now: datetime) -> bytes:
-        E = _Maker()
-        header = E(
-            "Header",
-            E("MessageId", str(uuid.uuid4())),
-            E("SenderSystem", self._gateway_uid),
-            E("SentAt", xml_time(now)),
-        )
+        doc = Composer("Receipt").open("Header")
+        doc.leaf("MessageId", str(uuid.uuid4()))
+        doc.leaf("SenderSystem", self._gateway_uid)
+        doc.leaf("SentAt", xml_time(now))
         if facts.ref_message_id:
-            header.append(E("InReplyTo", facts.ref_message_id))
-        body = E("Body", E("ReceiptId", facts.receipt_id))
+            doc.leaf("InReplyTo", facts.ref_message_id)
+        doc.close().open("Body").leaf("ReceiptId", facts.receipt_id)
         if facts.ref_message_id:
-            body.append(E("RefToMessageId", facts.ref_message_id))
+            doc.leaf("RefToMessageId", facts.ref_message_id)
         if facts.ref_sender_system:
-            body.append(E("RefSenderSystem", facts.ref_sender_system))
-        body.append(E("SubmissionSha256", facts.submission_sha256))
+            doc.leaf("RefSenderSystem", facts.ref_sender_system)
+        doc.leaf("SubmissionSha256", facts.submission_sha256)
         if facts.sender_digests:
-            body.append(E("SenderDigests", *(E("DigestValue", d) for d in facts.sender_digests)))
-        body.append(E("ReceivedAt", xml_time(facts.received_at)))
-        body.append(E("Outcome", facts.outcome))
+            doc.open("SenderDigests")
+            for digest in facts.sender_digests:
+                doc.leaf("DigestValue", digest)
+            doc.close()
+        doc.leaf("ReceivedAt", xml_time(facts.received_at))
+        doc.leaf("Outcome", facts.outcome)
         if facts.errors:
-            errors = E("Errors")
+            doc.open("Errors")
             for problem in facts.errors:
-                error = E("Error", E("Code", problem.code), E("Message", _clip(problem.message, 2000)))
+                doc.open("Error").leaf("Code", problem.code).leaf("Message", _clip(problem.message, 2000))
                 if problem.line:
-                    error.append(E("Line", str(problem.line)))
+                    doc.leaf("Line", str(problem.line))
                 if problem.path:
-                    error.append(E("Path", _clip(problem.path, 1000)))
-                errors.append(error)
-            body.append(errors)
+                    doc.leaf("Path", _clip(problem.path, 1000))
+                doc.close()
+            doc.close()
         if facts.appeal:
             a = facts.appeal
-            body.append(
-                E(
-                    "Appeal",
-                    E("AppealId", a.appeal_id),
-                    E("TrackingCode", a.tracking_code),
-                    E("RoutedTo", *(E("Official", o) for o in a.routed_to)),
-                    E("DueDate", a.due_date),
-                )
-            )
-        root = E("Receipt", header, body)
-        return self._signer.sign_bytes(root)
+            doc.open("Appeal").leaf("AppealId", a.appeal_id).leaf("TrackingCode", a.tracking_code)
+            doc.open("RoutedTo")
+            for official in a.routed_to:
+                doc.leaf("Official", official)
+            doc.close().leaf("DueDate", a.due_date).close()
+        return self._signer.sign_canonical(doc.canonical())
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _Maker:
-    def __call__(self, tag: str, *children, **_):
-        el = etree.Element(ns.zv(tag), nsmap={None: ns.ZV})
-        for child in children:
-            if isinstance(child, str):
-                el.text = child
-            else:
-                el.append(child)
-        return el

@@ -6,10 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from lxml import etree
-
 from gateway.ingest.receipts import xml_time
-from gateway.xml import ns
+from gateway.xml.compose import Composer
 from gateway.xml.signatures import Signer
 
 
@@ -31,22 +29,18 @@ class StatusUpdateIssuer:
         self._gateway_uid = gateway_uid
 
     def issue(self, facts: StatusFacts, now: datetime) -> bytes:
-        root = etree.Element(ns.zv("StatusUpdate"), nsmap={None: ns.ZV})
-        header = etree.SubElement(root, ns.zv("Header"))
-        etree.SubElement(header, ns.zv("MessageId")).text = str(uuid.uuid4())
-        etree.SubElement(header, ns.zv("SenderSystem")).text = self._gateway_uid
-        etree.SubElement(header, ns.zv("SentAt")).text = xml_time(now)
-        body = etree.SubElement(root, ns.zv("Body"))
-        for tag, value in (
-            ("AppealId", facts.appeal_id),
-            ("TrackingCode", facts.tracking_code),
-            ("EventSeq", str(facts.event_seq)),
-            ("Event", facts.event),
-            ("Status", facts.status),
-            ("Text", facts.text),
-        ):
-            etree.SubElement(body, ns.zv(tag)).text = value
+        doc = Composer("StatusUpdate").open("Header")
+        doc.leaf("MessageId", str(uuid.uuid4()))
+        doc.leaf("SenderSystem", self._gateway_uid)
+        doc.leaf("SentAt", xml_time(now))
+        doc.close().open("Body")
+        doc.leaf("AppealId", facts.appeal_id)
+        doc.leaf("TrackingCode", facts.tracking_code)
+        doc.leaf("EventSeq", str(facts.event_seq))
+        doc.leaf("Event", facts.event)
+        doc.leaf("Status", facts.status)
+        doc.leaf("Text", facts.text)
         if facts.due_date:
-            etree.SubElement(body, ns.zv("DueDate")).text = facts.due_date.isoformat()
-        etree.SubElement(body, ns.zv("At")).text = xml_time(facts.at)
-        return self._signer.sign_bytes(root)
+            doc.leaf("DueDate", facts.due_date.isoformat())
+        doc.leaf("At", xml_time(facts.at))
+        return self._signer.sign_canonical(doc.canonical())

@@ -390,6 +390,16 @@ class Signer:
         self._template = _signature_template(
             method, [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certs]
         )
+        # Exclusive c14n renders ds:SignedInfo the same wherever it stands (only the namespaces it uses, and
+        # no inherited xml:* attributes), so its canonical form is computed once, split around the digest.
+        # tests/unit/test_signer.py compares it with lxml's canonicalisation in the signed document.
+        self._signed_info = _split(
+            etree.tostring(_with_digest(self._template, _DIGEST_SLOT)[0], method="c14n", exclusive=True),
+            _DIGEST_SLOT,
+        )
+        self._signature_xml = _split(
+            etree.tostring(_with_digest(self._template, _DIGEST_SLOT)), _DIGEST_SLOT, _VALUE_SLOT
+        )
 
     @classmethod
     def from_files(cls, key_path, cert_paths) -> Signer:
@@ -406,14 +416,27 @@ class Signer:
         # Digested before the signature is appended (as the last child, with no tail): that is exactly the
         # document the enveloped-signature transform leaves, canonicalised like a verifier does.
         canonical = etree.tostring(root.getroottree(), method="c14n", exclusive=True, with_comments=False)
-        signature = deepcopy(self._template)
-        signed_info = signature[0]
-        signed_info[2][2].text = base64.b64encode(hashlib.sha256(canonical).digest()).decode()
+        digest, value = self._digest_and_value(canonical)
+        signature = _with_digest(self._template, digest)
+        signature[1].text = value
         root.append(signature)
-        # SignedInfo is canonicalised where it stands, in the signed document, as a verifier does.
-        to_sign = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
-        signature[1].text = base64.b64encode(self._signature_value(to_sign)).decode()
         return root
+
+    def sign_canonical(self, canonical: bytes) -> bytes:
+        """The signed document for `canonical`: a document already in exclusive-c14n form (as
+        gateway.xml.compose writes the gateway's own documents). Its bytes are what is digested, and the
+        signature goes in as the root's last child; no tree is built."""
+        digest, value = self._digest_and_value(canonical)
+        before, between, after = self._signature_xml
+        end = canonical.rindex(b"</")  # c14n writes every element with an end tag: this is the root's
+        return b"".join(
+            (_XML_DECLARATION, canonical[:end], before, digest, between, value, after, canonical[end:])
+        )
+
+    def _digest_and_value(self, canonical: bytes) -> tuple[bytes, bytes]:
+        digest = base64.b64encode(hashlib.sha256(canonical).digest())
+        before, after = self._signed_info
+        return digest, base64.b64encode(self._signature_value(before + digest + after))
 
     def _signature_value(self, data: bytes) -> bytes:
         if isinstance(self._private, rsa.RSAPrivateKey):
@@ -426,6 +449,32 @@ class Signer:
         # The whole document, as digested: comments and processing instructions around the root included
         # (the root alone would drop a processing instruction that was signed).
         return etree.tostring(self.sign(root).getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+_XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"  # as lxml writes it
+_DIGEST_SLOT, _VALUE_SLOT = b"zvarotdigestvalueslot", b"zvarotsignaturevalueslot"
+
+
+def _with_digest(template: etree._Element, digest: bytes) -> etree._Element:
+    signature = deepcopy(template)
+    signature[0][2][2].text = digest.decode()
+    return signature
+
+
+def _split(serialized: bytes, *slots: bytes) -> tuple[bytes, ...]:
+    """`serialized` cut at each slot (each found exactly once, in order); ds:SignatureValue's slot is filled
+    here when asked for, since the template leaves it empty."""
+    if _VALUE_SLOT in slots:
+        serialized = serialized.replace(
+            b"<ds:SignatureValue/>", b"<ds:SignatureValue>" + _VALUE_SLOT + b"</ds:SignatureValue>"
+        )
+    parts, rest = [], serialized
+    for slot in slots:
+        head, found, rest = rest.partition(slot)
+        if not found or slot in rest:
+            raise ValueError("signature template: a value slot is missing or repeated")
+        parts.append(head)
+    return (*parts, rest)
 
 
 def _signature_template(method: str, certificates_b64: list[str]) -> etree._Element:

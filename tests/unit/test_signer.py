@@ -182,3 +182,25 @@ def test_a_key_that_is_not_the_certificate_s_or_outside_the_profile_is_refused(p
     odd = issue_cert(issuing, "sys-signer-test", "P-521", "system", key=p521)
     with pytest.raises(ValueError, match="secp521r1 is not in the profile"):
         Signer(key_pem(odd.key), [cert_pem(odd.cert)])
+
+
+# The root's context that inclusive c14n would carry into ds:SignedInfo and exclusive c14n must not: xml:*
+# attributes, a default namespace, and another namespace bound to the prefix "ds".
+CONTEXT = """<Doc xmlns="urn:zvarot:1" xmlns:ds="urn:not-xmldsig" xml:lang="be" xml:space="preserve">
+<ds:Note>the prefix ds, bound to something else</ds:Note></Doc>"""
+
+
+def test_signed_info_is_canonicalised_as_a_verifier_does_where_it_stands(certified):
+    """The Signer canonicalises ds:SignedInfo once, not in each document: exclusive c14n renders it the same
+    in any context. Checked against lxml canonicalising it in the signed document, and by libxmlsec1, which
+    does that itself, on a root whose context inclusive c14n would have carried in."""
+    _kind, leaf, signer = certified
+    for text in (TRICKY, CONTEXT):
+        data = _signed(signer, text)
+        signed_info = etree.fromstring(data)[-1][0]
+        in_place = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+        before, after = signer._signed_info
+        digest = signed_info.findtext(f"{{{ns.DS}}}Reference/{{{ns.DS}}}DigestValue").encode()
+        assert in_place == before + digest + after
+        assert _libxmlsec1_verifies(data, leaf.cert)
+    assert not _libxmlsec1_verifies(data.replace(b"something else", b"something new"), leaf.cert)
