@@ -93,6 +93,16 @@ class _FileWriteLock:
 _WRITE_LOCKS: dict[str, _FileWriteLock] = {}
 
 
+def sync_wal(database: str) -> None:
+    """Make a SQLite database's WAL durable: every frame written to it so far, by any connection or process
+    (fdatasync flushes the file's pages, whoever wrote them). See MessageStore._sqlite_transaction."""
+    fd = os.open(database + "-wal", os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 class WalCheckpointer:
     """Copies a SQLite WAL back into the database from a thread of its own, off the request path.
 

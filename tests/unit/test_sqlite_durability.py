@@ -4,10 +4,19 @@ default, on every connection the gateway opens (NORMAL loses the last commits on
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+
 import pytest
+from lxml import etree
 
 from gateway.config import SQLITE_SYNCHRONOUS, Settings
+from gateway.store import messages
 from gateway.store.database import make_engine
+from gateway.store.database import sync_wal as real_sync_wal
+from gateway.xml import ns
+from tests.helpers import example, signed
 
 FULL, NORMAL = 2, 1  # what PRAGMA synchronous reads back
 
@@ -49,3 +58,79 @@ def test_anything_else_is_refused_with_the_setting_named():
         Settings(sqlite_synchronous="OFF")  # OFF could lose or corrupt committed documents
     with pytest.raises(ValueError, match="FULL, NORMAL"):
         make_engine("sqlite:///unused.db", "EXTRA")
+
+
+# --- the appeal's own transaction: committed under the lock, synced after it, before the receipt ------------
+
+
+@pytest.fixture
+def sqlite_gateway(gateway):
+    if gateway.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's commit path")
+    return gateway
+
+
+def _lock_is_free(database: str) -> bool:
+    fd = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_an_accepted_appeal_is_synced_after_the_write_lock_and_before_its_receipt(
+    sqlite_gateway, signers, monkeypatch
+):
+    """Under FULL the appeal's transaction commits without its fsync, releases the write lock (the other
+    workers need it), then syncs the WAL: only after that does the pipeline return the receipt."""
+    database = sqlite_gateway.engine.url.database
+    data = signed(signers, "sys-portal", example("Appeal"))
+    message_id = etree.fromstring(data).findtext("zv:Header/zv:MessageId", namespaces=ns.NSMAP)
+    seen = []
+
+    def spy(path: str) -> None:
+        with sqlite3.connect(database) as other:  # committed: another connection reads it
+            committed = other.execute("SELECT count(*) FROM messages WHERE message_id = ?", (message_id,))
+            seen.append((path, _lock_is_free(database), committed.fetchone()[0]))
+        real_sync_wal(path)
+
+    monkeypatch.setattr(messages, "sync_wal", spy)
+    outcome = sqlite_gateway.pipeline.submit(data)
+    assert outcome.outcome == "accepted" and outcome.receipt
+    assert seen == [(database, True, 1)]
+    assert _synchronous(sqlite_gateway.engine) == FULL  # the connection goes back to the pool as it was
+
+
+def test_a_failed_sync_sends_no_receipt(sqlite_gateway, signers, monkeypatch):
+    def failing(path: str) -> None:
+        raise OSError(5, "Input/output error", path)
+
+    monkeypatch.setattr(messages, "sync_wal", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        sqlite_gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal")))
+    assert _synchronous(sqlite_gateway.engine) == FULL
+
+
+def test_under_normal_the_appeal_is_not_synced(tmp_path, pki_dir, signers, monkeypatch):
+    from gateway.app import build_gateway
+    from gateway.demo.seed import seed_demo_world
+    from gateway.store.database import migrate, session_factory
+
+    settings = Settings(
+        home=tmp_path, sqlite_synchronous="NORMAL", pki_dir=pki_dir, trust_dir=pki_dir / "trust"
+    )
+    engine = make_engine(settings.sqlalchemy_url, "NORMAL")
+    migrate(engine)
+    seed_demo_world(session_factory(engine))
+    gateway = build_gateway(settings, engine=engine)
+    calls = []
+    monkeypatch.setattr(messages, "sync_wal", calls.append)
+    try:
+        assert gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal"))).outcome == "accepted"
+        assert calls == [] and _synchronous(engine) == NORMAL
+    finally:
+        engine.dispose()
