@@ -45,24 +45,26 @@ class QuietClosures:
     def run(self) -> int:
         """Close the appeals due now, batch after batch while batches come back full (within BUDGET_SECONDS),
         each appeal in its own transaction with its StatusUpdates; returns how many were closed. An appeal
-        that fails is logged and skipped, so that it cannot hold up the others. Only a run that saw every
-        due appeal closed moves the watermark, to its cutoff less MARGIN."""
-        started, closed, failed = time.monotonic(), 0, set()
+        that fails is logged and skipped, so that it cannot hold up the others. A run that saw every due
+        appeal moves the watermark to its cutoff, or to the oldest reply that failed to close if that is
+        earlier (so it is tried again), less MARGIN: one appeal that keeps failing holds the window at its
+        reply, not at the start of time."""
+        started, closed = time.monotonic(), 0
+        failed: dict[str, datetime] = {}  # appeal -> the time of its reply
         appeals = self._effects.appeals
         while time.monotonic() - started < self.BUDGET_SECONDS:
             now = self._clock()
             with self._sessions() as session:
-                due = appeals.quiet_closures_due(session, now, self.BATCH + len(failed), since=self._since)
-            due = [appeal_id for appeal_id in due if appeal_id not in failed]
-            for appeal_id in due:
+                due = appeals.quiet_replies_due(session, now, self.BATCH + len(failed), since=self._since)
+            due = [(appeal_id, at) for appeal_id, at in due if appeal_id not in failed]
+            for appeal_id, replied_at in due:
                 try:
                     closed += self._close(appeal_id, now)
                 except Exception as exc:  # noqa: BLE001 - one appeal's failure must not stop the others
-                    failed.add(appeal_id)
+                    failed[appeal_id] = replied_at
                     self._log(f"quiet closure of {appeal_id} failed: {type(exc).__name__}: {exc}")
             if len(due) < self.BATCH:
-                if not failed:
-                    self._since = appeals.quiet_cutoff(now) - self.MARGIN
+                self._since = min([appeals.quiet_cutoff(now), *failed.values()]) - self.MARGIN
                 break
         return closed
 

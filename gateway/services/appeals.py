@@ -147,15 +147,22 @@ class AppealsService:
     def quiet_closures_due(
         self, session: Session, now: datetime, limit: int = 100, since: datetime | None = None
     ) -> list[str]:
-        """Appeals whose last event is a reply older than the quiet period: the gateway closes them. `since`
-        (the caller's watermark) reads only the replies made from then on; None reads all of them.
+        """The appeals of quiet_replies_due, without their reply times."""
+        return [appeal_id for appeal_id, _at in self.quiet_replies_due(session, now, limit, since)]
+
+    def quiet_replies_due(
+        self, session: Session, now: datetime, limit: int = 100, since: datetime | None = None
+    ) -> list[tuple[str, datetime]]:
+        """(appeal, reply time) of the appeals whose last event is a reply older than the quiet period: the
+        gateway closes them. `since` (the caller's watermark) reads only the replies made from then on; None
+        reads all of them.
 
         Events are only ever appended, so a reply followed by another event is never due again: the replies
         of the window come from ix_appeal_events_replies, each with one primary-key probe for a later event.
         """
         e, later = AppealEvent, aliased(AppealEvent)
         query = (
-            select(e.appeal_id)
+            select(e.appeal_id, e.at)
             .where(
                 e.kind == literal_column(f"'{EventKind.reply_sent}'"),  # the literal of the partial index
                 e.at < self.quiet_cutoff(now),
@@ -166,7 +173,11 @@ class AppealsService:
         )
         if since is not None:
             query = query.where(e.at >= since.astimezone(UTC))
-        return list(session.scalars(query))
+        # SQLite hands back the stored UTC time without its zone.
+        return [
+            (appeal_id, at if at.tzinfo else at.replace(tzinfo=UTC))
+            for appeal_id, at in session.execute(query)
+        ]
 
     def close_quietly(self, session: Session, appeal_id: str, at: datetime) -> AppealChange | None:
         """The `closed` event, written by the gateway, for an appeal replied to and not reviewed within the

@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from gateway.ingest.closures import QuietClosures
 from gateway.store.appeals import AppealEvent, InboxItem, OutboxMessage
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
@@ -646,7 +647,8 @@ def test_the_worker_s_watermark_keeps_late_replies_and_a_restart_reads_every_rep
     """Each run reads the replies since the last complete run's cutoff less an hour: a reply whose time is a
     little older than that cutoff, committed after the run, is closed by the next run; one committed more
     than the margin late waits for a restart (a new QuietClosures reads every reply). A run in which an
-    appeal failed does not move the watermark, so the failed one is tried again however long it takes."""
+    appeal failed moves the watermark only up to that appeal's reply, so it is tried again however long it
+    takes, and the window does not grow meanwhile."""
     from gateway.app import quiet_closures
 
     first, _ = replied(client, signers, gateway)
@@ -680,9 +682,12 @@ def test_the_worker_s_watermark_keeps_late_replies_and_a_restart_reads_every_rep
     for hours in (0, 2):
         fresh._clock = lambda hours=hours: failing_at + timedelta(days=30, hours=hours, minutes=1)
         assert fresh.run() == 0
+        # The window moved on, but not past the failing appeal's reply: it is read again, and nothing older.
+        assert fresh._since == failing_at - QuietClosures.MARGIN
     monkeypatch.undo()
     fresh._clock = lambda: failing_at + timedelta(days=30, hours=3)
     assert fresh.run() == 1 and _last_kind(gateway, failing) == "closed"
+    assert fresh._since == fresh._effects.appeals.quiet_cutoff(fresh._clock()) - QuietClosures.MARGIN
 
 
 def _last_kind(gateway, appeal_id: str) -> str:
