@@ -14,6 +14,12 @@ from gateway.store.registry import RegisteredSystem, find_official, find_system
 TOKEN_PREFIX = "zvt_"  # noqa: S105 - a recognisable prefix, not a secret
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an HTTP `Authorization: Bearer <token>` header value (JSON API, SOAP and /metrics)."""
+    header = authorization or ""
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
 def _hash(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()

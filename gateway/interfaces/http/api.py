@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from gateway.errors import Problem
 from gateway.interfaces.http.submission import problem_document
+from gateway.services import access
 from gateway.services import metrics as operations
 
 blueprint = Blueprint("api", __name__)
@@ -53,9 +54,8 @@ def metrics() -> Response:
 
 
 def bearer() -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, if the request has one."""
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else None
+    """The token of the request's `Authorization: Bearer <token>` header, if it has one."""
+    return access.bearer_token(request.headers.get("Authorization"))
 
 
 def _bearer_is(token: str) -> bool:

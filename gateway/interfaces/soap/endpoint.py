@@ -146,14 +146,10 @@ def submit(gateway, operation: etree._Element) -> etree._Element:
     return response
 
 
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else None
-
-
 def _check_inbox_access(session, official_id: str) -> None:
     try:
-        access.check_inbox_access(session, _bearer(), official_id)
+        token = access.bearer_token(request.headers.get("Authorization"))
+        access.check_inbox_access(session, token, official_id)
     except access.InboxRefused as refused:
         subcode = {"unauthorized": "Unauthorized", "not-found": "NotFound", "forbidden": "Forbidden"}
         detail = refused.detail
