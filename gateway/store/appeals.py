@@ -50,7 +50,7 @@ class Appeal(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(24), unique=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    origin_system: Mapped[str] = mapped_column(String(64), index=True)
+    origin_system: Mapped[str] = mapped_column(String(64))  # never searched by (migration 0012)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))  # the Appeal document, verbatim
     subject: Mapped[str] = mapped_column(String(500))
     # Personal data of the applicant: shown to the assigned officials' systems, never on the tracking API.
