@@ -109,7 +109,9 @@ class MessageStore:
         try:
             sqlite = raw.driver_connection
             sync_after = (
-                self._sqlite_file is not None and sqlite.execute("PRAGMA synchronous").fetchone()[0] >= _FULL
+                self._sqlite_file is not None
+                and sqlite.execute("PRAGMA synchronous").fetchone()[0] >= _FULL
+                and sqlite.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # else FULL syncs in COMMIT
             )
             try:
                 if sync_after:

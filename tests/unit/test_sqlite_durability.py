@@ -134,3 +134,35 @@ def test_under_normal_the_appeal_is_not_synced(tmp_path, pki_dir, signers, monke
         assert calls == [] and _synchronous(engine) == NORMAL
     finally:
         engine.dispose()
+
+
+def test_a_database_that_could_not_switch_to_wal_commits_durably_inside_commit(
+    tmp_path, pki_dir, signers, monkeypatch
+):
+    """Where SQLite cannot use a WAL (a file system without shared memory), the journal stays a rollback
+    journal: there is no WAL file to sync afterwards, and FULL syncs inside COMMIT as SQLite always did."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import StaticPool
+
+    from gateway.app import build_gateway
+    from gateway.demo.seed import seed_demo_world
+    from gateway.store.database import migrate, session_factory
+
+    settings = Settings(home=tmp_path, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
+    engine = make_engine(settings.sqlalchemy_url, poolclass=StaticPool)  # one connection: it may leave WAL
+
+    @event.listens_for(engine, "connect")
+    def _no_wal(dbapi_conn, _record):  # after make_engine's own PRAGMAs
+        assert dbapi_conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+
+    migrate(engine)
+    seed_demo_world(session_factory(engine))
+    gateway = build_gateway(settings, engine=engine)
+    calls = []
+    monkeypatch.setattr(messages, "sync_wal", calls.append)
+    try:
+        outcome = gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal")))
+        assert outcome.outcome == "accepted" and calls == []
+        assert _synchronous(engine) == FULL
+    finally:
+        engine.dispose()
