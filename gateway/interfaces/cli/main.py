@@ -796,11 +796,18 @@ def ratings_show(week: str | None, top: int) -> None:
 @click.option("--seconds", type=float, default=5.0, show_default=True, help="duration of each HTTP run")
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--database-url", default="", help="benchmark on this database instead of a fresh SQLite file")
-def bench(seconds: float, workers: int, database_url: str) -> None:
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="HTTP floor and full runs, alternated this many times; targets judged on the medians",
+)
+def bench(seconds: float, workers: int, database_url: str, rounds: int) -> None:
     """Throughput and latency of the full pipeline, in process and over HTTP, against the bare loop."""
     from gateway.bench import main as run_bench
 
-    run_bench(seconds=seconds, workers=workers, database_url=database_url)
+    run_bench(seconds=seconds, workers=workers, database_url=database_url, rounds=rounds)
 
 
 def _redacted(url: str) -> str:
