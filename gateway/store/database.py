@@ -51,10 +51,19 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cur.close()
 
+        @event.listens_for(engine, "checkout")
+        def _sqlite_restore_full(dbapi_conn, record, _proxy):
+            # A connection whose last transaction deferred its sync (defer_commit_sync) commits under FULL
+            # again, whoever uses it next.
+            if record.info.pop(_DEFERRED_SYNC, False):
+                dbapi_conn.execute("PRAGMA synchronous=FULL")
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # A writer takes the lock up front: upgrading a read transaction later fails at once under WAL.
             immediate = conn.get_execution_options().get(WRITE_OPTION)
+            if immediate:
+                defer_commit_sync(conn.engine, conn.connection)  # before BEGIN: not allowed inside
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
@@ -95,12 +104,40 @@ _WRITE_LOCKS: dict[str, _FileWriteLock] = {}
 
 def sync_wal(database: str) -> None:
     """Make a SQLite database's WAL durable: every frame written to it so far, by any connection or process
-    (fdatasync flushes the file's pages, whoever wrote them). See MessageStore._sqlite_transaction."""
+    (fdatasync flushes the file's pages, whoever wrote them)."""
     fd = os.open(database + "-wal", os.O_RDONLY)
     try:
         os.fdatasync(fd)
     finally:
         os.close(fd)
+
+
+_DEFERRED_SYNC = "zvarot_deferred_sync"  # in a pooled connection's info: put back on FULL at next checkout
+_FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+
+
+def defer_commit_sync(engine: Engine, connection) -> bool:
+    """The fsync of a SQLite write transaction, moved from inside COMMIT (where the write lock is held
+    through it, every other writer waiting) to after the lock: call on the transaction's pooled connection
+    (a DBAPI connection fairy) before its BEGIN (SQLite refuses the change inside a transaction), then
+    `sync_wal` after releasing the lock and before telling anyone the transaction is durable. `writing()`
+    sessions do so at BEGIN IMMEDIATE. Returns whether it did so: only under synchronous=FULL with a WAL (a
+    rollback journal is left to SQLite), never on PostgreSQL.
+
+    The transaction then commits as under NORMAL: its frames are written, not synced, until sync_wal. A
+    checkpoint that copies them first syncs the WAL before and the database after, so once sync_wal returns
+    they are durable either way. The connection is put back on FULL when it is next checked out of the pool.
+    Measured: docs/performance.md, "Durability on SQLite"."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return False
+    sqlite = connection.driver_connection
+    if sqlite.execute("PRAGMA synchronous").fetchone()[0] < _FULL:
+        return False
+    if sqlite.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return False
+    sqlite.execute("PRAGMA synchronous=NORMAL")
+    connection.info[_DEFERRED_SYNC] = True
+    return True
 
 
 class WalCheckpointer:
@@ -208,10 +245,19 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for a read-then-write transaction (takes SQLite's write lock at BEGIN)."""
-    with write_lock(sessions.kw["bind"]), sessions() as session:
-        session.connection(execution_options={WRITE_OPTION: True})
-        yield session
+    """A session for a read-then-write transaction (takes SQLite's write lock at BEGIN). On SQLite under FULL
+    its commit is synced after the lock is released, before this returns (defer_commit_sync); a second
+    transaction in the same block runs on its own connection, synced inside its COMMIT."""
+    engine = sessions.kw["bind"]
+    deferred = False
+    try:
+        with write_lock(engine), sessions() as session:
+            connection = session.connection(execution_options={WRITE_OPTION: True})  # BEGIN, deferring
+            deferred = bool(connection.connection.info.get(_DEFERRED_SYNC))
+            yield session
+    finally:
+        if deferred:  # also after an error: the block may have committed before it
+            sync_wal(engine.url.database)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Dialect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.database import single_statement_engine, sync_wal, write_lock, writing
+from gateway.store.database import defer_commit_sync, single_statement_engine, sync_wal, write_lock, writing
 from gateway.store.models import Message, RejectedDocument
 from gateway.store.prepared import PreparedInserts, driver_error
 
@@ -24,8 +24,6 @@ class Dependents(Protocol):
         """PostgreSQL: the document's INSERT and these rows as one statement (SQL with $n placeholders and
         its parameters), or None where they are too many for one (then `write` runs in a transaction)."""
 
-
-_FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 # Rejected bodies are kept for the operator, but a refused oversize upload is not worth 10 MiB of disk.
 REJECTED_BODY_LIMIT = 256 * 1024
@@ -46,8 +44,6 @@ class MessageStore:
         self.inserts = PreparedInserts(self._engine.dialect)
         self._insert = self.inserts(Message.__table__)
         self._insert_returning_key = self.inserts(Message.__table__, returning="id")
-        database = self._engine.url.database if self._engine.dialect.name == "sqlite" else None
-        self._sqlite_file = database if database not in (None, "", ":memory:") else None  # has a WAL
 
     def record_accepted(self, values: dict, dependents: Dependents | None = None) -> StoredMessage | None:
         """Commit an accepted document; returns None, or the row already stored under (sender, message id).
@@ -95,27 +91,15 @@ class MessageStore:
     def _sqlite_transaction(self, values: dict, dependents: Dependents) -> None:
         """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:
         SQLAlchemy's transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3
-        module's autocommit mode, so the transaction is exactly these statements).
-
-        Durable before the receipt, yet the fsync outside the write lock: under synchronous=FULL the WAL
-        would be fsynced inside COMMIT, with the lock held, and every other worker waiting for it (half of the
-        ~1.2 ms the lock was held per appeal). Here this transaction commits as under NORMAL (its frames
-        written, not yet synced), releases the lock, then syncs the WAL itself; only then does the caller
-        send the receipt. A power loss before that sync can lose the document, but no receipt for it was
-        sent. If a checkpoint copies these frames first, it syncs the WAL before and the database after
-        (NORMAL does that too), so the frames are durable either way. Measured: docs/performance.md."""
+        module's autocommit mode, so the transaction is exactly these statements). Under FULL the commit is
+        synced after the write lock is released and before the caller sends the receipt (defer_commit_sync):
+        that fsync was half the time the lock was held per appeal, every other worker waiting."""
         dialect = self._engine.dialect
         raw = self._engine.raw_connection()
         try:
             sqlite = raw.driver_connection
-            sync_after = (
-                self._sqlite_file is not None
-                and sqlite.execute("PRAGMA synchronous").fetchone()[0] >= _FULL
-                and sqlite.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # else FULL syncs in COMMIT
-            )
             try:
-                if sync_after:
-                    sqlite.execute("PRAGMA synchronous=NORMAL")  # this connection, this transaction
+                deferred = defer_commit_sync(self._engine, raw)
                 with write_lock(self._engine):
                     sqlite.execute("BEGIN IMMEDIATE")
                     try:
@@ -125,13 +109,10 @@ class MessageStore:
                     finally:
                         if sqlite.in_transaction:
                             sqlite.execute("ROLLBACK")
-                if sync_after:
-                    sync_wal(self._sqlite_file)  # an I/O error here is raised: no receipt
             except dialect.loaded_dbapi.Error as exc:  # BEGIN, COMMIT, ROLLBACK (the INSERTs wrap their own)
                 raise driver_error(dialect, "BEGIN IMMEDIATE … COMMIT", exc) from exc
-            finally:
-                if sync_after:
-                    sqlite.execute("PRAGMA synchronous=FULL")
+            if deferred:
+                sync_wal(self._engine.url.database)  # an I/O error here is raised: no receipt
         finally:
             raw.close()
 

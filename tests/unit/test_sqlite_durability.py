@@ -166,3 +166,34 @@ def test_a_database_that_could_not_switch_to_wal_commits_durably_inside_commit(
         assert _synchronous(engine) == FULL
     finally:
         engine.dispose()
+
+
+def test_a_writing_session_is_synced_after_its_lock_not_inside_it(sqlite_gateway, monkeypatch):
+    """Every read-then-write transaction (an official's document, the worker's claims and outcomes) commits
+    like the appeal's: the fsync after the write lock, before `writing()` returns."""
+    from sqlalchemy import text
+
+    from gateway.store import database
+    from gateway.store.database import writing
+
+    path = sqlite_gateway.engine.url.database
+    seen = []
+
+    def spy(wal_of: str) -> None:
+        seen.append((wal_of, _lock_is_free(wal_of)))
+        real_sync_wal(wal_of)
+
+    monkeypatch.setattr(database, "sync_wal", spy)
+    with writing(sqlite_gateway.sessions) as session:
+        session.execute(text("UPDATE systems SET forward_documents = forward_documents"))
+        session.commit()
+        assert seen == []  # not with the lock held
+    assert seen == [(path, True)]
+    assert _synchronous(sqlite_gateway.engine) == FULL  # put back at the next checkout
+
+    seen.clear()
+    with pytest.raises(RuntimeError), writing(sqlite_gateway.sessions) as session:
+        session.execute(text("UPDATE systems SET forward_documents = forward_documents"))
+        session.commit()
+        raise RuntimeError("after the commit")
+    assert seen == [(path, True)]  # what the block committed before failing is synced all the same
