@@ -17,11 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from gateway.pki.dev_ca import cert_pem, issue_cert, key_pem, make_issuing_ca, make_root_ca, new_key
+from gateway.pki.dev_ca import cert_pem, issue_cert, key_pem, new_key
 from gateway.xml import ns
 from gateway.xml.signatures import Signer
 
-KEY_KINDS = ("ec-p256", "ec-p384", "rsa-2048")
 METHOD = {"ec-p256": ns.ECDSA_SHA256, "ec-p384": ns.ECDSA_SHA384, "rsa-2048": ns.RSA_SHA256}
 
 TRICKY = """<?xml version="1.0" encoding="UTF-8"?>
@@ -34,19 +33,6 @@ TRICKY = """<?xml version="1.0" encoding="UTF-8"?>
   <Empty></Empty>
 </Doc>
 """
-
-
-@pytest.fixture(scope="module")
-def pki():
-    root = make_root_ca("Signer Test Root")
-    return root, make_issuing_ca(root, "Signer Test Issuing CA")
-
-
-@pytest.fixture(scope="module", params=KEY_KINDS)
-def certified(request, pki):
-    _root, issuing = pki
-    leaf = issue_cert(issuing, "sys-signer-test", "Signer test", "system", key=new_key(request.param))
-    return request.param, leaf, Signer(key_pem(leaf.key), [cert_pem(leaf.cert)])
 
 
 def _signed(signer: Signer, text: str = TRICKY) -> bytes:
@@ -72,8 +58,8 @@ def _libxmlsec1_verifies(data: bytes, cert: x509.Certificate) -> bool:
     return True
 
 
-def test_signatures_follow_the_profile(certified):
-    kind, _leaf, signer = certified
+def test_signatures_follow_the_profile(signing_key):
+    kind, _leaf, signer = signing_key
     root = etree.fromstring(_signed(signer))
     signature = root[-1]
     assert signature.tag == ns.ds("Signature") and signature.tail is None
@@ -88,16 +74,16 @@ def test_signatures_follow_the_profile(certified):
     assert len(value) == {"ec-p256": 64, "ec-p384": 96, "rsa-2048": 256}[kind]
 
 
-def test_libxmlsec1_verifies_our_signatures(certified):
-    _kind, leaf, signer = certified
+def test_libxmlsec1_verifies_our_signatures(signing_key):
+    _kind, leaf, signer = signing_key
     data = _signed(signer)
     assert _libxmlsec1_verifies(data, leaf.cert)
     # The check can fail: one changed character of signed text and libxmlsec1 refuses.
     assert not _libxmlsec1_verifies(data.replace("радкамі".encode(), "радкамі!".encode()), leaf.cert)
 
 
-def test_signxml_verifies_our_signatures(certified):
-    _kind, leaf, signer = certified
+def test_signxml_verifies_our_signatures(signing_key):
+    _kind, leaf, signer = signing_key
     data = _signed(signer)
     config = signxml.SignatureConfiguration(location="./")
     result = signxml.XMLVerifier().verify(data, x509_cert=cert_pem(leaf.cert).decode(), expect_config=config)
@@ -111,21 +97,21 @@ def test_signxml_verifies_our_signatures(certified):
         )
 
 
-def test_a_processing_instruction_before_the_root_is_signed_with_the_document(certified):
+def test_a_processing_instruction_before_the_root_is_signed_with_the_document(signing_key):
     """URI="" is the whole document (XMLDSig 4.4.3.2): a processing instruction outside the root is signed
     and kept in what we write out, as libxmlsec1 reads it. (signxml canonicalises the root element only and
     would refuse such a document; the gateway's own documents never have one.)"""
-    _kind, leaf, signer = certified
+    _kind, leaf, signer = signing_key
     data = _signed(signer, "<?zv-note before the root?>\n" + TRICKY.split("\n", 1)[1])
     assert b"<?zv-note before the root?>" in data
     assert _libxmlsec1_verifies(data, leaf.cert)
     assert not _libxmlsec1_verifies(data.replace(b"before the root?>", b"changed?>"), leaf.cert)
 
 
-def test_the_digest_is_the_one_libxmlsec1_computes(certified):
+def test_the_digest_is_the_one_libxmlsec1_computes(signing_key):
     """Signed by libxmlsec1's own template machinery, the same document has the same DigestValue: both
     canonicalise the enveloped document the same way (only the ECDSA values differ: they are randomised)."""
-    _kind, leaf, signer = certified
+    _kind, leaf, signer = signing_key
     ours = etree.fromstring(_signed(signer))
     theirs = etree.fromstring(TRICKY.encode())
     template = xmlsec.template.create(theirs, xmlsec.constants.TransformExclC14N, _transform(leaf), ns="ds")
@@ -148,25 +134,31 @@ def _transform(leaf):
     }.get(name, xmlsec.constants.TransformRsaSha256)
 
 
-@pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="Debian's xmlsec1 is not installed")
-def test_debian_xmlsec1_verifies_our_signatures(certified, pki, tmp_path):
-    _kind, _leaf, signer = certified
-    root_ca, issuing = pki
-    anchor, intermediate = tmp_path / "root.pem", tmp_path / "issuing.pem"
+def debian_xmlsec1_verifies(data: bytes, signing_pki, directory) -> bool:
+    """Debian's xmlsec1 on the command line, trusting only the test root, given the issuing CA."""
+    root_ca, issuing = signing_pki
+    anchor, intermediate, document = directory / "root.pem", directory / "issuing.pem", directory / "doc.xml"
     anchor.write_bytes(cert_pem(root_ca.cert))
     intermediate.write_bytes(cert_pem(issuing.cert))
-    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
-    good.write_bytes(_signed(signer))
-    assert "радкамі".encode() in good.read_bytes()
-    bad.write_bytes(good.read_bytes().replace("радкамі".encode(), "радкам".encode()))
+    document.write_bytes(data)
     command = ["xmlsec1", "--verify", "--trusted-pem", str(anchor), "--untrusted-pem", str(intermediate)]
-    command += ["--enabled-key-data", "x509"]
-    assert subprocess.run([*command, str(good)], capture_output=True, timeout=60).returncode == 0
-    assert subprocess.run([*command, str(bad)], capture_output=True, timeout=60).returncode != 0
+    command += ["--enabled-key-data", "x509", str(document)]
+    return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
 
 
-def test_a_key_that_is_not_the_certificate_s_or_outside_the_profile_is_refused(pki):
-    _root, issuing = pki
+@pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="Debian's xmlsec1 is not installed")
+def test_debian_xmlsec1_verifies_our_signatures(signing_key, signing_pki, tmp_path):
+    _kind, _leaf, signer = signing_key
+    good = _signed(signer)
+    assert "радкамі".encode() in good
+    assert debian_xmlsec1_verifies(good, signing_pki, tmp_path)
+    assert not debian_xmlsec1_verifies(
+        good.replace("радкамі".encode(), "радкам".encode()), signing_pki, tmp_path
+    )
+
+
+def test_a_key_that_is_not_the_certificate_s_or_outside_the_profile_is_refused(signing_pki):
+    _root, issuing = signing_pki
     leaf = issue_cert(issuing, "sys-signer-test", "Signer test", "system", key=new_key("ec-p256"))
     other = new_key("ec-p256")
     with pytest.raises(ValueError, match="not the key of the first certificate"):
@@ -190,11 +182,11 @@ CONTEXT = """<Doc xmlns="urn:zvarot:1" xmlns:ds="urn:not-xmldsig" xml:lang="be" 
 <ds:Note>the prefix ds, bound to something else</ds:Note></Doc>"""
 
 
-def test_signed_info_is_canonicalised_as_a_verifier_does_where_it_stands(certified):
+def test_signed_info_is_canonicalised_as_a_verifier_does_where_it_stands(signing_key):
     """The Signer canonicalises ds:SignedInfo once, not in each document: exclusive c14n renders it the same
     in any context. Checked against lxml canonicalising it in the signed document, and by libxmlsec1, which
     does that itself, on a root whose context inclusive c14n would have carried in."""
-    _kind, leaf, signer = certified
+    _kind, leaf, signer = signing_key
     for text in (TRICKY, CONTEXT):
         data = _signed(signer, text)
         signed_info = etree.fromstring(data)[-1][0]

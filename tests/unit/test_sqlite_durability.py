@@ -115,23 +115,33 @@ def test_a_failed_sync_sends_no_receipt(sqlite_gateway, signers, monkeypatch):
     assert _synchronous(sqlite_gateway.engine) == FULL
 
 
-def test_under_normal_the_appeal_is_not_synced(tmp_path, pki_dir, signers, monkeypatch):
+def _seeded_gateway(settings: Settings, engine):
+    """The demo world on `engine` (a database of the test's own), and a gateway on it."""
     from gateway.app import build_gateway
     from gateway.demo.seed import seed_demo_world
     from gateway.store.database import migrate, session_factory
 
+    migrate(engine)
+    seed_demo_world(session_factory(engine))
+    return build_gateway(settings, engine=engine)
+
+
+def _submitted_unsynced(gateway, signers, monkeypatch) -> bool:
+    """An appeal accepted on `gateway` with no sync of the WAL after its commit."""
+    calls = []
+    monkeypatch.setattr(messages, "sync_wal", calls.append)
+    outcome = gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal")))
+    return outcome.outcome == "accepted" and calls == []
+
+
+def test_under_normal_the_appeal_is_not_synced(tmp_path, pki_dir, signers, monkeypatch):
     settings = Settings(
         home=tmp_path, sqlite_synchronous="NORMAL", pki_dir=pki_dir, trust_dir=pki_dir / "trust"
     )
     engine = make_engine(settings.sqlalchemy_url, "NORMAL")
-    migrate(engine)
-    seed_demo_world(session_factory(engine))
-    gateway = build_gateway(settings, engine=engine)
-    calls = []
-    monkeypatch.setattr(messages, "sync_wal", calls.append)
     try:
-        assert gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal"))).outcome == "accepted"
-        assert calls == [] and _synchronous(engine) == NORMAL
+        assert _submitted_unsynced(_seeded_gateway(settings, engine), signers, monkeypatch)
+        assert _synchronous(engine) == NORMAL
     finally:
         engine.dispose()
 
@@ -144,10 +154,6 @@ def test_a_database_that_could_not_switch_to_wal_commits_durably_inside_commit(
     from sqlalchemy import event
     from sqlalchemy.pool import StaticPool
 
-    from gateway.app import build_gateway
-    from gateway.demo.seed import seed_demo_world
-    from gateway.store.database import migrate, session_factory
-
     settings = Settings(home=tmp_path, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
     engine = make_engine(settings.sqlalchemy_url, poolclass=StaticPool)  # one connection: it may leave WAL
 
@@ -155,14 +161,8 @@ def test_a_database_that_could_not_switch_to_wal_commits_durably_inside_commit(
     def _no_wal(dbapi_conn, _record):  # after make_engine's own PRAGMAs
         assert dbapi_conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
 
-    migrate(engine)
-    seed_demo_world(session_factory(engine))
-    gateway = build_gateway(settings, engine=engine)
-    calls = []
-    monkeypatch.setattr(messages, "sync_wal", calls.append)
     try:
-        outcome = gateway.pipeline.submit(signed(signers, "sys-portal", example("Appeal")))
-        assert outcome.outcome == "accepted" and calls == []
+        assert _submitted_unsynced(_seeded_gateway(settings, engine), signers, monkeypatch)
         assert _synchronous(engine) == FULL
     finally:
         engine.dispose()
