@@ -53,10 +53,11 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
 
         @event.listens_for(engine, "checkout")
         def _sqlite_restore_full(dbapi_conn, record, _proxy):
-            # A connection whose last transaction deferred its sync (defer_commit_sync) commits under FULL
-            # again, whoever uses it next.
-            if record.info.pop(_DEFERRED_SYNC, False):
-                dbapi_conn.execute("PRAGMA synchronous=FULL")
+            # A connection whose last transaction deferred its sync (defer_commit_sync) is back on its own
+            # level (FULL) for whoever uses it next.
+            level = record.info.pop(_DEFERRED_SYNC, None)
+            if level is not None:
+                dbapi_conn.execute(f"PRAGMA synchronous={int(level)}")
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
@@ -112,7 +113,8 @@ def sync_wal(database: str) -> None:
         os.close(fd)
 
 
-_DEFERRED_SYNC = "zvarot_deferred_sync"  # in a pooled connection's info: put back on FULL at next checkout
+# In a pooled connection's info: the synchronous level it goes back to when next checked out.
+_DEFERRED_SYNC = "zvarot_deferred_sync"
 _FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 
@@ -126,17 +128,16 @@ def defer_commit_sync(engine: Engine, connection) -> bool:
 
     The transaction then commits as under NORMAL: its frames are written, not synced, until sync_wal. A
     checkpoint that copies them first syncs the WAL before and the database after, so once sync_wal returns
-    they are durable either way. The connection is put back on FULL when it is next checked out of the pool.
+    they are durable either way. The connection is put back on its level when next checked out of the pool.
     Measured: docs/performance.md, "Durability on SQLite"."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return False
     sqlite = connection.driver_connection
-    if sqlite.execute("PRAGMA synchronous").fetchone()[0] < _FULL:
-        return False
-    if sqlite.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+    level = sqlite.execute("PRAGMA synchronous").fetchone()[0]
+    if level < _FULL or sqlite.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return False
     sqlite.execute("PRAGMA synchronous=NORMAL")
-    connection.info[_DEFERRED_SYNC] = True
+    connection.info[_DEFERRED_SYNC] = level  # what it goes back to
     return True
 
 
@@ -253,7 +254,7 @@ def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
     try:
         with write_lock(engine), sessions() as session:
             connection = session.connection(execution_options={WRITE_OPTION: True})  # BEGIN, deferring
-            deferred = bool(connection.connection.info.get(_DEFERRED_SYNC))
+            deferred = connection.connection.info.get(_DEFERRED_SYNC) is not None
             yield session
     finally:
         if deferred:  # also after an error: the block may have committed before it
