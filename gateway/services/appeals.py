@@ -144,12 +144,6 @@ class AppealsService:
         """Replies before this are past the quiet period at `now`."""
         return (now - timedelta(days=self.policy.quiet_period_days)).astimezone(UTC)  # stored times are UTC
 
-    def quiet_closures_due(
-        self, session: Session, now: datetime, limit: int = 100, since: datetime | None = None
-    ) -> list[str]:
-        """The appeals of quiet_replies_due, without their reply times."""
-        return [appeal_id for appeal_id, _at in self.quiet_replies_due(session, now, limit, since)]
-
     def quiet_replies_due(
         self, session: Session, now: datetime, limit: int = 100, since: datetime | None = None
     ) -> list[tuple[str, datetime]]:

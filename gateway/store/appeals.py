@@ -60,7 +60,7 @@ class Appeal(Base):
 
 class AppealEvent(Base):
     __tablename__ = "appeal_events"
-    # The replies by time, for the quiet-period closures (AppealsService.quiet_closures_due): partial, so that
+    # The replies by time, for the quiet-period closures (AppealsService.quiet_replies_due): partial, so that
     # only a reply, not every event, adds to it on the ingest path; with the key of the event, so that the
     # query reads no table row to probe for a later one. A query uses it only when it says
     # `kind = 'reply_sent'` with the literal (a bound parameter does not prove that the index covers it).

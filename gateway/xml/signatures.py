@@ -418,7 +418,7 @@ class Signer:
         canonical = etree.tostring(root.getroottree(), method="c14n", exclusive=True, with_comments=False)
         digest, value = self._digest_and_value(canonical)
         signature = _with_digest(self._template, digest)
-        signature[1].text = value
+        signature[1].text = value.decode()
         root.append(signature)
         return root
 

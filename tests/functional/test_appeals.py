@@ -453,7 +453,7 @@ def test_the_gateway_closes_a_quiet_appeal_and_tells_the_systems(client, signers
     assert (last.kind, last.actor_kind, last.actor_id, last.message_id) == ("closed", "gateway", None, None)
     assert reviewed_last == "reviewed"
     with gateway.sessions() as session:  # nothing is due any more: closed, or reviewed
-        assert gateway.appeals.quiet_closures_due(session, later) == []
+        assert gateway.appeals.quiet_replies_due(session, later) == []
     assert sorted(u.recipient_system for u in updates) == [DMS, PORTAL]
     for update in updates:
         signed_update = verify_document(parse_document(update.document)).signed_root
@@ -636,9 +636,9 @@ def test_due_quiet_closures_are_read_from_a_window_of_replies(client, signers, g
         session.execute(update(AppealEvent).where(*_the_reply(old)).values(at=at - timedelta(hours=3)))
         session.execute(update(AppealEvent).where(*_the_reply(young)).values(at=at + timedelta(minutes=10)))
         session.commit()
-        assert service.quiet_closures_due(session, now) == [old, recent]
-        assert service.quiet_closures_due(session, now, since=at - timedelta(hours=1)) == [recent]
-        assert service.quiet_closures_due(session, now, since=at + timedelta(seconds=1)) == []
+        assert service.quiet_replies_due(session, now) == [(old, at - timedelta(hours=3)), (recent, at)]
+        assert service.quiet_replies_due(session, now, since=at - timedelta(hours=1)) == [(recent, at)]
+        assert service.quiet_replies_due(session, now, since=at + timedelta(seconds=1)) == []
 
 
 def test_the_worker_s_watermark_keeps_late_replies_and_a_restart_reads_every_reply(
@@ -713,7 +713,7 @@ def test_the_due_query_reads_the_replies_index(gateway):
     event.listen(gateway.engine, "before_cursor_execute", grab)
     try:
         with gateway.sessions() as session:
-            gateway.appeals.quiet_closures_due(session, now, since=now - timedelta(days=31))
+            gateway.appeals.quiet_replies_due(session, now, since=now - timedelta(days=31))
     finally:
         event.remove(gateway.engine, "before_cursor_execute", grab)
     ((statement, parameters),) = [s for s in statements if s[0].lstrip().upper().startswith("SELECT")]
