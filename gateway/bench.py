@@ -7,7 +7,8 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - HTTP saturated: granian with N workers on loopback, closed-loop clients: docs/s, p50, p99;
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
-The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography.
+The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1
+the HTTP floor and the full gateway alternate that many times and the verdicts are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
 """
 
