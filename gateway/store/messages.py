@@ -50,24 +50,26 @@ class MessageStore:
 
         No read first: the common case is a new message, and the unique constraint settles races between
         processes. The caller compares hashes: duplicate or conflict. Alone, the document is one INSERT in
-        its own transaction; with `dependents` (a new appeal's rows) they share one transaction.
+        its own transaction; with `dependents` (a new appeal's rows) they share one transaction. On SQLite
+        both go the same way (_sqlite_transaction), synced after the write lock.
         """
         try:
+            if self._engine.dialect.name == "sqlite":
+                self._sqlite_transaction(values, dependents)
+                return None
+            # PostgreSQL
             if dependents is None:
-                with write_lock(self._engine), self._single_statements.begin() as conn:
+                with self._single_statements.begin() as conn:  # autocommit: one round trip
                     self._insert.execute(conn.connection.dbapi_connection, values)
                 return None
-            if self._engine.dialect.name == "postgresql":
-                one = dependents.one_statement(self._engine.dialect, values)
-                if one is not None:
-                    self._execute_one_statement(*one)
-                    return None
-                with self._engine.begin() as conn:  # the main engine: a transaction, not autocommit
-                    raw = conn.connection.dbapi_connection
-                    key = self._insert_returning_key.execute(raw, values)
-                    dependents.write(raw, self._engine.dialect, key)
+            one = dependents.one_statement(self._engine.dialect, values)
+            if one is not None:
+                self._execute_one_statement(*one)
                 return None
-            self._sqlite_transaction(values, dependents)
+            with self._engine.begin() as conn:  # the main engine: a transaction, not autocommit
+                raw = conn.connection.dbapi_connection
+                key = self._insert_returning_key.execute(raw, values)
+                dependents.write(raw, self._engine.dialect, key)
             return None
         except IntegrityError:
             existing = self.find(values["sender_system"], values["message_id"])
@@ -88,7 +90,7 @@ class MessageStore:
             finally:
                 cursor.close()
 
-    def _sqlite_transaction(self, values: dict, dependents: Dependents) -> None:
+    def _sqlite_transaction(self, values: dict, dependents: Dependents | None) -> None:
         """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:
         SQLAlchemy's transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3
         module's autocommit mode, so the transaction is exactly these statements). Under FULL the commit is
@@ -104,7 +106,8 @@ class MessageStore:
                     sqlite.execute("BEGIN IMMEDIATE")
                     try:
                         key = self._insert_returning_key.execute(raw, values)
-                        dependents.write(raw, dialect, key)
+                        if dependents is not None:
+                            dependents.write(raw, dialect, key)
                         sqlite.execute("COMMIT")
                     finally:
                         if sqlite.in_transaction:

@@ -197,3 +197,33 @@ def test_a_writing_session_is_synced_after_its_lock_not_inside_it(sqlite_gateway
         session.commit()
         raise RuntimeError("after the commit")
     assert seen == [(path, True)]  # what the block committed before failing is synced all the same
+
+
+def test_a_document_kept_without_effects_is_synced_after_the_lock_too(sqlite_gateway, monkeypatch):
+    from datetime import UTC, datetime
+
+    database = sqlite_gateway.engine.url.database
+    seen = []
+
+    def spy(path: str) -> None:
+        seen.append((path, _lock_is_free(path)))
+        real_sync_wal(path)
+
+    monkeypatch.setattr(messages, "sync_wal", spy)
+    row = {
+        "sender_system": "sys-portal",
+        "message_id": "3f0c9d1e-0000-4000-8000-000000000001",
+        "document_type": "Appeal",
+        "sha256": "0" * 64,
+        "received_at": datetime.now(UTC),
+        "signer_uid": "sys-portal",
+        "signer_kind": "system",
+        "signer_cert_sha256": "1" * 64,
+        "body": b"<kept/>",
+        "receipt_id": "rc-durability-test",
+        "receipt": b"<receipt/>",
+    }
+    assert sqlite_gateway.pipeline.store.record_accepted(row) is None
+    assert seen == [(database, True)]
+    assert sqlite_gateway.pipeline.store.record_accepted(row).receipt_id == "rc-durability-test"  # a resend
+    assert len(seen) == 1  # nothing committed, nothing to sync
