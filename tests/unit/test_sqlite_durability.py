@@ -82,6 +82,18 @@ def _lock_is_free(database: str) -> bool:
         os.close(fd)
 
 
+def _spy_on_sync(monkeypatch, module) -> list[tuple[str, bool]]:
+    """`module.sync_wal` replaced by one that records (database, was the write lock free) and syncs."""
+    seen = []
+
+    def spy(database: str) -> None:
+        seen.append((database, _lock_is_free(database)))
+        real_sync_wal(database)
+
+    monkeypatch.setattr(module, "sync_wal", spy)
+    return seen
+
+
 def test_an_accepted_appeal_is_synced_after_the_write_lock_and_before_its_receipt(
     sqlite_gateway, signers, monkeypatch
 ):
@@ -177,13 +189,7 @@ def test_a_writing_session_is_synced_after_its_lock_not_inside_it(sqlite_gateway
     from gateway.store.database import writing
 
     path = sqlite_gateway.engine.url.database
-    seen = []
-
-    def spy(wal_of: str) -> None:
-        seen.append((wal_of, _lock_is_free(wal_of)))
-        real_sync_wal(wal_of)
-
-    monkeypatch.setattr(database, "sync_wal", spy)
+    seen = _spy_on_sync(monkeypatch, database)
     with writing(sqlite_gateway.sessions) as session:
         session.execute(text("UPDATE systems SET forward_documents = forward_documents"))
         session.commit()
@@ -203,13 +209,7 @@ def test_a_document_kept_without_effects_is_synced_after_the_lock_too(sqlite_gat
     from datetime import UTC, datetime
 
     database = sqlite_gateway.engine.url.database
-    seen = []
-
-    def spy(path: str) -> None:
-        seen.append((path, _lock_is_free(path)))
-        real_sync_wal(path)
-
-    monkeypatch.setattr(messages, "sync_wal", spy)
+    seen = _spy_on_sync(monkeypatch, messages)
     row = {
         "sender_system": "sys-portal",
         "message_id": "3f0c9d1e-0000-4000-8000-000000000001",
