@@ -9,7 +9,13 @@ from sqlalchemy import Connection, Dialect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.store.database import defer_commit_sync, single_statement_engine, sync_wal, write_lock, writing
+from gateway.store.database import (
+    WriterConnection,
+    single_statement_engine,
+    sync_wal,
+    write_lock,
+    writing,
+)
 from gateway.store.models import Message, RejectedDocument
 from gateway.store.prepared import PreparedInserts, driver_error
 
@@ -41,6 +47,7 @@ class MessageStore:
         self._sessions = sessions
         self._engine = sessions.kw["bind"]
         self._single_statements = single_statement_engine(self._engine)
+        self._writer = WriterConnection(self._single_statements)  # SQLite: the engine itself
         self.inserts = PreparedInserts(self._engine.dialect)
         self._insert = self.inserts(Message.__table__)
         self._insert_returning_key = self.inserts(Message.__table__, returning="id")
@@ -59,8 +66,8 @@ class MessageStore:
                 return None
             # PostgreSQL
             if dependents is None:
-                with self._single_statements.begin() as conn:  # autocommit: one round trip
-                    self._insert.execute(conn.connection.dbapi_connection, values)
+                with self._writer.connection() as (conn, _):  # autocommit: one round trip
+                    self._insert.execute(conn, values)
                 return None
             one = dependents.one_statement(self._engine.dialect, values)
             if one is not None:
@@ -81,33 +88,30 @@ class MessageStore:
         """PostgreSQL, in autocommit: one round trip instead of eight."""
         from psycopg import RawCursor  # PostgreSQL's $n placeholders, passed through as they are
 
-        with self._single_statements.connect() as conn:
-            cursor = RawCursor(conn.connection.driver_connection)
+        with self._writer.connection() as (conn, _):
+            cursor = RawCursor(conn)
             try:
                 cursor.execute(sql, params)
-            except conn.dialect.loaded_dbapi.Error as exc:
-                raise driver_error(conn.dialect, sql, exc) from exc
+            except self._engine.dialect.loaded_dbapi.Error as exc:
+                raise driver_error(self._engine.dialect, sql, exc) from exc
             finally:
                 cursor.close()
 
     def _sqlite_transaction(self, values: dict, dependents: Dependents | None) -> None:
-        """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the pooled DBAPI connection itself:
-        SQLAlchemy's transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3
-        module's autocommit mode, so the transaction is exactly these statements). Under FULL the commit is
-        synced after the write lock is released and before the caller sends the receipt (defer_commit_sync):
-        that fsync was half the time the lock was held per appeal, every other worker waiting."""
+        """BEGIN IMMEDIATE, the document, its dependents, COMMIT, on the DBAPI connection itself: SQLAlchemy's
+        transaction bookkeeping cost more than the INSERTs (our connections run in the sqlite3 module's
+        autocommit mode, so the transaction is exactly these statements). Under FULL the commit is synced
+        after the write lock is released and before the caller sends the receipt (WriterConnection): that
+        fsync was half the time the lock was held per appeal, every other worker waiting."""
         dialect = self._engine.dialect
-        raw = self._engine.raw_connection()
-        try:
-            sqlite = raw.driver_connection
+        with self._writer.connection() as (sqlite, deferred):
             try:
-                deferred = defer_commit_sync(self._engine, raw)
                 with write_lock(self._engine):
                     sqlite.execute("BEGIN IMMEDIATE")
                     try:
-                        key = self._insert_returning_key.execute(raw, values)
+                        key = self._insert_returning_key.execute(sqlite, values)
                         if dependents is not None:
-                            dependents.write(raw, dialect, key)
+                            dependents.write(sqlite, dialect, key)
                         sqlite.execute("COMMIT")
                     finally:
                         if sqlite.in_transaction:
@@ -116,8 +120,6 @@ class MessageStore:
                 raise driver_error(dialect, "BEGIN IMMEDIATE … COMMIT", exc) from exc
             if deferred:
                 sync_wal(self._engine.url.database)  # an I/O error here is raised: no receipt
-        finally:
-            raw.close()
 
     def record_rejection(self, rejection: RejectedDocument) -> None:
         rejection.body = rejection.body[:REJECTED_BODY_LIMIT]
