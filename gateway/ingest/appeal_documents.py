@@ -6,13 +6,9 @@ from datetime import date
 
 from lxml import etree
 
+from gateway.ingest.documents import child, child_texts
 from gateway.services.appeals import ActionData, IntakeData
 from gateway.xml import ns
-
-
-def _text(el: etree._Element, path: str) -> str | None:
-    found = el.find(path, ns.NSMAP)
-    return None if found is None or found.text is None else found.text.strip()
 
 
 def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
@@ -20,35 +16,37 @@ def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
 
 
 def read_appeal(root: etree._Element) -> IntakeData:
-    body = root.find("zv:Body", ns.NSMAP)
-    applicant_el = body.find("zv:Applicant", ns.NSMAP)
+    body = child(root, "Body")
+    applicant_el = child(body, "Applicant")
     applicant: dict = {}
-    for child in applicant_el.iter():
-        if child is applicant_el or len(child):
+    for el in applicant_el.iter(etree.Element):
+        if el is applicant_el or len(el):
             continue
-        applicant[etree.QName(child).localname] = (child.text or "").strip()
-    applicant["kind"] = "individual" if applicant_el.find("zv:Individual", ns.NSMAP) is not None else "legal"
+        applicant[etree.QName(el).localname] = (el.text or "").strip()
+    applicant["kind"] = "individual" if child(applicant_el, "Individual") is not None else "legal"
+    addressee = child(body, "Addressee")
+    to = child_texts(addressee)
     return IntakeData(
         applicant=applicant,
-        officials=_texts(body, "zv:Addressee/zv:Official"),
-        org_unit=_text(body, "zv:Addressee/zv:OrgUnit"),
-        topic=_text(body, "zv:Addressee/zv:Topic"),
-        subject=_text(body, "zv:Subject") or "",
+        officials=tuple((e.text or "").strip() for e in addressee.iterchildren(f"{{{ns.ZV}}}Official")),
+        org_unit=to.get("OrgUnit"),
+        topic=to.get("Topic"),
+        subject=child_texts(body).get("Subject") or "",
     )
 
 
 def read_action(document_type: str, root: etree._Element) -> ActionData:
-    body = root.find("zv:Body", ns.NSMAP)
-    due = _text(body, "zv:NewDueDate")
-    stars = _text(body, "zv:Stars")
+    body = child(root, "Body")
+    fields = child_texts(body)
+    due, stars = fields.get("NewDueDate"), fields.get("Stars")
     return ActionData(
         document_type=document_type,
-        appeal_id=_text(body, "zv:AppealId") or "",
-        official=_text(body, "zv:Official") or _text(body, "zv:FromOfficial"),
+        appeal_id=fields.get("AppealId") or "",
+        official=fields.get("Official") or fields.get("FromOfficial"),
         to=_texts(body, "zv:ToOfficial"),
-        status=_text(body, "zv:NewStatus"),
+        status=fields.get("NewStatus"),
         new_due_date=date.fromisoformat(due) if due else None,
-        reason=_text(body, "zv:Reason"),
-        note=_text(body, "zv:Note") or _text(body, "zv:Comment"),
+        reason=fields.get("Reason"),
+        note=fields.get("Note") or fields.get("Comment"),
         stars=int(stars) if stars else None,
     )
