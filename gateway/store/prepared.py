@@ -7,9 +7,10 @@ what SQLAlchemy would use (the compiled statement, TypeEngine.bind_processor); o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import Dialect, Table, bindparam
+from sqlalchemy import DateTime, Dialect, Table, bindparam
 from sqlalchemy.exc import DBAPIError
 
 
@@ -17,6 +18,24 @@ def driver_error(dialect: Dialect, sql: str, exc: Exception) -> DBAPIError:
     """The driver's exception wrapped as SQLAlchemy would have wrapped it (IntegrityError, DataError,
     OperationalError, ...), so callers handle one family of errors whichever path wrote the row."""
     return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
+def _processor(column, dialect: Dialect) -> Callable | None:
+    """The column's bind processor; for a datetime, one that remembers its last value: an appeal's rows carry
+    the same datetime several times (received, created, next attempt), each formatted anew by SQLite's."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or not isinstance(column.type, DateTime):
+        return process
+    memo = [(None, None)]  # (value, processed), replaced whole: safe between threads
+
+    def remembered(value):
+        seen, processed = memo[0]
+        if value is not seen:  # datetimes are immutable: the same object formats the same
+            processed = process(value)
+            memo[0] = (value, processed)
+        return processed
+
+    return remembered
 
 
 class PreparedInsert:
@@ -38,16 +57,22 @@ class PreparedInsert:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = compiled.positiontup  # None for named paramstyles
-        processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in chosen}
-        # (name, processor) in the order the driver takes them; most columns have no processor at all.
-        self._plan = tuple((name, processors[name]) for name in (self.order or processors))
+        processors = {c.name: _processor(c, dialect) for c in chosen}
+        names = tuple(self.order or processors)  # in the order the driver takes them
+        self._values = operator.itemgetter(*names)
+        # (position, processor) of the few columns that have one (dates, JSON, bytes); the rest pass as is.
+        self._processed = tuple((i, processors[name]) for i, name in enumerate(names) if processors[name])
+        self._names = names if not self.order else None  # a named paramstyle takes a dict
+        self._single = len(names) == 1
         self.returning = returning
         self._dialect = dialect
 
     def _params(self, values: dict):
-        if self.order:
-            return tuple(values[k] if p is None else p(values[k]) for k, p in self._plan)
-        return {k: values[k] if p is None else p(values[k]) for k, p in self._plan}
+        row = self._values(values)
+        row = [row] if self._single else list(row)
+        for i, process in self._processed:
+            row[i] = process(row[i])
+        return dict(zip(self._names, row, strict=True)) if self._names else row
 
     def execute(self, dbapi_connection, values: dict):
         """One row, on a cursor of the DBAPI connection (in the caller's transaction); returns the
