@@ -6,7 +6,7 @@ from datetime import date
 
 from lxml import etree
 
-from gateway.ingest.documents import child, child_texts
+from gateway.ingest.documents import child, child_text, child_texts, local_name
 from gateway.services.appeals import ActionData, IntakeData
 from gateway.xml import ns
 
@@ -22,7 +22,7 @@ def read_appeal(root: etree._Element) -> IntakeData:
     for el in applicant_el.iter(etree.Element):
         if el is applicant_el or len(el):
             continue
-        applicant[etree.QName(el).localname] = (el.text or "").strip()
+        applicant[local_name(el)] = (el.text or "").strip()
     applicant["kind"] = "individual" if child(applicant_el, "Individual") is not None else "legal"
     addressee = child(body, "Addressee")
     to = child_texts(addressee)
@@ -31,7 +31,7 @@ def read_appeal(root: etree._Element) -> IntakeData:
         officials=tuple((e.text or "").strip() for e in addressee.iterchildren(f"{{{ns.ZV}}}Official")),
         org_unit=to.get("OrgUnit"),
         topic=to.get("Topic"),
-        subject=child_texts(body).get("Subject") or "",
+        subject=child_text(body, "Subject") or "",
     )
 
 

@@ -39,6 +39,18 @@ def child(parent: etree._Element | None, local: str) -> etree._Element | None:
     return next(parent.iterchildren(f"{{{ns.ZV}}}{local}"), None)
 
 
+def child_text(parent: etree._Element | None, local: str) -> str | None:
+    """The stripped text of the first zv:`local` child element; None where there is none, or it has none."""
+    el = child(parent, local)
+    return None if el is None or el.text is None else el.text.strip()
+
+
+def local_name(el: etree._Element) -> str:
+    """An element's name without its namespace (etree.QName(el).localname, without building a QName)."""
+    tag = el.tag
+    return tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
+
+
 def child_texts(parent: etree._Element | None) -> dict[str, str]:
     """The stripped texts of `parent`'s zv: child elements by local name, the first of each name, read in one
     pass: what several `text` calls would find, at a fraction of the cost."""
@@ -69,5 +81,5 @@ def read_header(root: etree._Element) -> Header:
 def named_official(root: etree._Element) -> str | None:
     """The official a document speaks for, if its type names one: Body/Official, or an AppealForward's
     FromOfficial (who forwards, and whom the event log records as having acted)."""
-    fields = child_texts(child(root, "Body"))
-    return fields.get("Official") or fields.get("FromOfficial")
+    body = child(root, "Body")
+    return child_text(body, "Official") or child_text(body, "FromOfficial")

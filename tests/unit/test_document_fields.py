@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from gateway.ingest.appeal_documents import read_action, read_appeal
-from gateway.ingest.documents import child, child_texts, named_official, read_header
+from gateway.ingest.documents import child, child_text, child_texts, local_name, named_official, read_header
 from gateway.xml import ns
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "xsd" / "examples").glob("*.xml"))
@@ -74,3 +74,10 @@ def test_child_texts_takes_the_first_of_each_name_stripped_and_nothing_of_anothe
     assert child(parent, "A").text == " first "
     assert child(parent, "B") is None  # x:B is not zv:B
     assert child(None, "A") is None and child_texts(None) == {}
+
+
+def test_child_text_and_local_name():
+    parent = etree.fromstring(f'<zv:P xmlns:zv="{ns.ZV}"><zv:A>  a </zv:A><zv:E/><plain/></zv:P>')
+    assert child_text(parent, "A") == "a"
+    assert child_text(parent, "E") is None and child_text(parent, "Missing") is None
+    assert [local_name(el) for el in parent] == ["A", "E", "plain"]
