@@ -210,18 +210,11 @@ class NewAppeal:
         built = _STATEMENTS.get(shape)
         if built is None:
             built = _STATEMENTS.setdefault(shape, _cte_statement(dialect, *shape[1:]))
-        sql, processors = built
-        values: dict = {}
-        for prefix, rows in (
-            ("m", (message,)),
-            ("a", (self.appeal,)),
-            ("e", (self.first_event,)),
-            ("o", self.status_updates),
-            ("i", self.inbox),
-        ):
-            for n, row in enumerate(rows):
-                values.update((f"{prefix}{n}_{column}", value) for column, value in row.items())
-        return sql, tuple(process(values[name]) if process else values[name] for name, process in processors)
+        sql, plan = built
+        rows = (message, self.appeal, self.first_event, *self.status_updates, *self.inbox)
+        return sql, tuple(
+            process(rows[row][column]) if process else rows[row][column] for row, column, process in plan
+        )
 
 
 def _unsized(column_type):
@@ -238,13 +231,16 @@ def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple
     text). The foreign keys are checked at the end of the statement, when all rows exist. Only our own table
     and column names are spliced into the SQL; every value is a parameter, in PostgreSQL's own $n style (the
     driver would otherwise convert this statement, too long for its cache, on every execution: 0.3 ms).
-    Returns the SQL and the parameters' names with their bind processors, in $n order."""
-    processors: dict = {}
+    Returns the SQL and, in $n order, where each parameter comes from: (the row's position in document,
+    appeal, first event, status updates, inbox rows; its column; the column's bind processor)."""
+    rows = {"m0": 0, "a0": 1, "e0": 2}
+    rows.update({f"o{n}": 3 + n for n in range(outbox_rows)})
+    rows.update({f"i{n}": 3 + outbox_rows + n for n in range(inbox_rows)})
+    plan: list[tuple[int, str, object]] = []
 
     def param(prefix: str, column) -> str:
-        name = f"{prefix}_{column.name}"
-        processors[name] = column.type.dialect_impl(dialect).bind_processor(dialect)
-        return f"CAST(${len(processors)} AS {_unsized(column.type).compile(dialect)})"
+        plan.append((rows[prefix], column.name, column.type.dialect_impl(dialect).bind_processor(dialect)))
+        return f"CAST(${len(plan)} AS {_unsized(column.type).compile(dialect)})"
 
     def insert(table, columns, prefixes: list[str], derived) -> str:
         """One INSERT of a row per prefix, each a SELECT from m (so that it has the document's key);
@@ -287,4 +283,4 @@ def _cte_statement(dialect: Dialect, outbox_rows: int, inbox_rows: int) -> tuple
         prefixes = [f"i{n}" for n in range(inbox_rows)]
         parts.append(f"i AS ({insert(inbox, _INBOX_COLUMNS, prefixes, inbox_key)})")
     sql = "WITH " + ", ".join(parts) + " SELECT id FROM m"  # noqa: S608 - as above
-    return sql, tuple(processors.items())
+    return sql, tuple(plan)
