@@ -308,7 +308,8 @@ class AppealsService:
     ) -> AppealChange:
         event = all_events[-1]
         state = lifecycle.fold(all_events, now=event.at, policy=self.policy)
-        due = due_date(all_events, self.policy, now=event.at) if state.status not in _FINISHED else None
+        # The state just folded, not the events: folding them again cost as much as the rest of the due date.
+        due = due_date(state, self.policy, now=event.at) if state.status not in _FINISHED else None
         systems = {origin_system} | self.directory.systems_serving(session, state.assignees)
         return AppealChange(
             appeal_id, tracking_code, event, state, due, tuple(sorted(systems)), inbox, origin_system
