@@ -15,6 +15,10 @@ def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
     return tuple((e.text or "").strip() for e in el.findall(path, ns.NSMAP))
 
 
+def _officials(addressee: etree._Element | None) -> list[etree._Element]:
+    return [] if addressee is None else list(addressee.iterchildren(f"{{{ns.ZV}}}Official"))
+
+
 def read_appeal(root: etree._Element) -> IntakeData:
     body = child(root, "Body")
     applicant_el = child(body, "Applicant")
@@ -28,7 +32,7 @@ def read_appeal(root: etree._Element) -> IntakeData:
     to = child_texts(addressee)
     return IntakeData(
         applicant=applicant,
-        officials=tuple((e.text or "").strip() for e in addressee.iterchildren(f"{{{ns.ZV}}}Official")),
+        officials=tuple((e.text or "").strip() for e in _officials(addressee)),
         org_unit=to.get("OrgUnit"),
         topic=to.get("Topic"),
         subject=child_text(body, "Subject") or "",

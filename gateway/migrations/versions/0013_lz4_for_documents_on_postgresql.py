@@ -45,5 +45,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql" and _has_lz4():
+    if _has_lz4():
         _set_compression("DEFAULT")
