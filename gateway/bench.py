@@ -7,7 +7,8 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - HTTP saturated: granian with N workers on loopback, closed-loop clients: docs/s, p50, p99;
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
-The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1
+On SQLite it also counts the WAL frames (pages written) per appeal, by table: exact where the throughput
+figures are noisy. The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1
 the HTTP floor and the full gateway alternate that many times and the verdicts are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
 """
@@ -150,6 +151,79 @@ def pipeline_in_process(settings: Settings, docs: list[bytes]) -> tuple[float, f
     elapsed = time.perf_counter() - started
     gw.engine.dispose()
     return len(docs) / elapsed, _percentile(latencies, 0.5) * 1000, _percentile(latencies, 0.99) * 1000
+
+
+# --- storage: WAL frames per appeal (SQLite) -------------------------------------------------------
+
+_WAL_HEADER, _FRAME_HEADER = 32, 24
+PAGE_ONE = "page 1 (the database header)"
+
+
+def wal_frames(settings: Settings, docs: list[bytes]) -> tuple[float, dict[str, float]] | None:
+    """SQLite: the WAL frames (database pages written) per appeal accepted in process, in all and by table
+    (the table's own pages and its indexes'). Every frame is a page written to the WAL, checksummed, synced
+    and later copied into the database, so this counts what an appeal's storage costs where the throughput
+    figures move by ±15 % from run to run: a change to what an appeal stores shows here exactly. None on
+    PostgreSQL, or where SQLite was built without its dbstat table."""
+    import sqlite3
+    from collections import Counter
+    from contextlib import closing
+
+    from sqlalchemy.engine import make_url
+
+    from gateway.app import build_gateway
+
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    # Held open throughout: when a database's last connection closes, SQLite checkpoints and removes the WAL.
+    with closing(sqlite3.connect(url.database)) as holder:
+        try:
+            holder.execute("SELECT 1 FROM dbstat LIMIT 1")
+        except sqlite3.OperationalError:
+            return None
+        holder.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # the WAL starts empty: all frames ours
+        gw = build_gateway(settings)
+        try:
+            for data in docs:
+                outcome = gw.pipeline.submit(data)
+                if outcome.outcome != "accepted":
+                    raise SystemExit(f"benchmark document was not accepted: {outcome.problem}")
+            pages = wal_pages(Path(url.database + "-wal"))
+        finally:
+            gw.engine.dispose()
+        tables = {
+            pageno: PAGE_ONE if pageno == 1 else table
+            for pageno, table in holder.execute(
+                "SELECT d.pageno, coalesce(s.tbl_name, d.name) FROM dbstat d"
+                " LEFT JOIN sqlite_schema s ON s.name = d.name"
+            )
+        }
+    by_table = Counter(tables.get(page, "(pages freed since)") for page in pages)
+    return len(pages) / len(docs), {table: n / len(docs) for table, n in by_table.most_common()}
+
+
+def wal_pages(wal: Path) -> list[int]:
+    """The page number of every valid frame of a WAL file, in order: frames whose salts are the header's
+    (frames left from before the WAL last restarted carry old salts)."""
+    data = wal.read_bytes()
+    if len(data) < _WAL_HEADER:
+        return []
+    page_size = int.from_bytes(data[8:12], "big")
+    salts = data[16:24]
+    pages, offset = [], _WAL_HEADER
+    while offset + _FRAME_HEADER + page_size <= len(data):
+        if data[offset + 8 : offset + 16] != salts:
+            break
+        pages.append(int.from_bytes(data[offset : offset + 4], "big"))
+        offset += _FRAME_HEADER + page_size
+    return pages
+
+
+def _report_frames(frames: tuple[float, dict[str, float]], appeals: int) -> None:
+    per_appeal, by_table = frames
+    tables = ", ".join(f"{table} {n:.1f}" for table, n in by_table.items())
+    print(f"SQLite WAL frames per appeal (in process, {appeals} appeals): {per_appeal:.1f} ({tables})")
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
@@ -308,7 +382,7 @@ def _run(
 
     step = int(seconds * 2500)  # more than a saturated run can send
     paced = int(seconds * rate) + clients
-    needed = 1000 + rounds * (2 * step + paced) + 100
+    needed = FRAMES_FROM + rounds * (2 * step + paced) + 100
     print(f"preparing {needed} signed appeals …", flush=True)
     docs = make_appeals(settings.pki_dir, needed)
     database = (
@@ -331,6 +405,10 @@ def _run(
     inproc = pipeline_in_process(settings, docs[:1000])
     results["inproc"] = inproc
     _report("full pipeline in process, 1 thread", (*inproc, 0))
+    frames = wal_frames(settings, docs[1000:FRAMES_FROM])
+    if frames is not None:
+        results["wal_frames"] = frames
+        _report_frames(frames, FRAMES_FROM - 1000)
 
     port = _free_port()
     env = {
@@ -345,7 +423,7 @@ def _run(
     # The floor and the gateway alternate, round after round: this machine's speed drifts by more than the
     # differences worth measuring, so a ratio is taken between runs next to each other.
     runs: dict[str, list] = {"floor": [], "http": [], "paced": []}
-    unsent = 1000  # every request of every run is a document not sent before
+    unsent = FRAMES_FROM  # every request of every run is a document not sent before
 
     def take(count: int) -> list[bytes]:
         nonlocal unsent
@@ -408,6 +486,7 @@ def median_run(runs: list[tuple], key: int, *, lower_is_better: bool = False) ->
 
 
 # The core issue's targets on this 2-core machine (docs/performance.md).
+FRAMES_FROM = 1100  # docs[1000:1100] measure the WAL frames; the HTTP runs start after them
 TARGET_DOCS_S = {"sqlite": 1000.0, "postgresql": 800.0}
 TARGET_P99_MS = 50.0
 TARGET_RATIO = 0.5

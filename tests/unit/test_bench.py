@@ -1,8 +1,25 @@
-"""`zvarot bench`: its documents are what it claims to send, and it says which targets a run met."""
+"""`zvarot bench`: its documents are what it claims to send, it says which targets a run met, and it counts
+the WAL frames an appeal writes on SQLite."""
 
 from __future__ import annotations
 
-from gateway.bench import make_appeals, median_run, ratio_of_rounds, target_lines
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from gateway.bench import (
+    PAGE_ONE,
+    make_appeals,
+    median_run,
+    ratio_of_rounds,
+    target_lines,
+    wal_frames,
+    wal_pages,
+)
+from gateway.config import Settings
+from gateway.demo.seed import seed_demo_world
+from gateway.store.database import make_engine, migrate, session_factory
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 
@@ -48,3 +65,62 @@ def test_the_ratio_pairs_runs_of_the_same_round():
     # Rounds: 0.25, 0.60, 0.47 -> 0.47, where the quotient of the medians (600 / 1500) would say 0.40.
     assert round(ratio_of_rounds(floors, fulls), 2) == 0.47
     assert ratio_of_rounds(floors[:2], fulls[:2]) == 0.25  # even: the lower of the middle two
+
+
+def test_wal_frames_are_counted_per_appeal_and_by_table(pki_dir, tmp_path):
+    settings = Settings(
+        home=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'frames.db'}",
+        pki_dir=pki_dir,
+        trust_dir=pki_dir / "trust",
+    )
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    seed_demo_world(session_factory(engine))
+    engine.dispose()
+
+    per_appeal, by_table = wal_frames(settings, make_appeals(pki_dir, 4))
+
+    assert sum(by_table.values()) == pytest.approx(per_appeal)
+    # An appeal's rows: the document with its receipt, the appeal, its first event, its status updates and
+    # the officials' inbox items; and the header, rewritten by every commit that grows the database.
+    assert {"messages", "appeals", "appeal_events", "outbox", "inbox_items", PAGE_ONE} <= set(by_table)
+    assert by_table["messages"] >= 3  # a leaf and overflow pages: document and receipt are ~9 KB together
+    assert per_appeal > 15
+    with closing(sqlite3.connect(tmp_path / "frames.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM appeals").fetchone()[0] == 4
+
+
+def test_wal_frames_are_not_counted_on_postgresql(pki_dir, tmp_path):
+    settings = Settings(home=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert wal_frames(settings, [b"never sent"]) is None
+
+
+def test_only_frames_of_the_current_wal_are_read(tmp_path):
+    """Frames with other salts were left from before the WAL restarted: reading stops at the first."""
+    page_size, salts = 512, b"SALTsalt"
+    header = b"7\x7f\x06\x82" + (3007000).to_bytes(4, "big") + page_size.to_bytes(4, "big") + bytes(4) + salts
+    header += bytes(32 - len(header))
+
+    def frame(page: int, frame_salts: bytes) -> bytes:
+        return page.to_bytes(4, "big") + bytes(4) + frame_salts + bytes(8) + bytes(page_size)
+
+    wal = tmp_path / "db-wal"
+    wal.write_bytes(header + frame(7, salts) + frame(1, salts) + frame(9, b"oldsalts") + frame(3, salts))
+    assert wal_pages(wal) == [7, 1]
+    wal.write_bytes(b"")
+    assert wal_pages(wal) == []
+
+
+def test_wal_pages_agree_with_sqlite_on_a_real_wal(tmp_path):
+    path = tmp_path / "real.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
+        for n in range(20):
+            conn.execute("INSERT INTO t (body) VALUES (?)", (bytes([n]) * 5000,))  # overflow pages too
+        pages = wal_pages(tmp_path / "real.db-wal")
+        _busy, frames_in_wal, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert len(pages) == frames_in_wal > 20
+    assert 1 in pages  # the header page, rewritten as the database grows
