@@ -8,8 +8,9 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
 On SQLite it also counts the WAL frames (pages written) per appeal, by table: exact where the throughput
-figures are noisy. The ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1
-the HTTP floor and the full gateway alternate that many times and the verdicts are taken on the medians.
+figures are noisy. The ratio HTTP/bare says what HTTP, storage and durability cost on top of the
+cryptography. With `rounds` > 1 the HTTP floor and the full gateway alternate that many times and the verdicts
+are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
 """
 
