@@ -13,11 +13,12 @@ from lxml import etree
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.domain.ids import sortable_id
 from gateway.errors import Problem, Rejection
 from gateway.ingest.authorize import Authority, authorize
 from gateway.ingest.documents import Header, named_official, read_header
 from gateway.ingest.effects import CHANGES_DIRECTORY, PLANNED, DocumentEffects, SourceDocument
-from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer, new_id
+from gateway.ingest.receipts import ReceiptFacts, ReceiptIssuer
 from gateway.services.appeals import ConcurrentAppend
 from gateway.store.database import writing
 from gateway.store.messages import MessageStore
@@ -124,7 +125,7 @@ class IngestPipeline:
 
     def _accept(self, data: bytes, sha256: str, received_at: datetime, doc: _Accepted) -> Outcome:
         header = doc.header
-        receipt_id = new_id("rc-")
+        receipt_id = sortable_id("rc-")
         row = {
             "sender_system": header.sender_system,
             "message_id": header.message_id,
@@ -234,7 +235,7 @@ class IngestPipeline:
         if header is None and root is not None:
             header = read_header(root)  # unsigned or untrusted: used only to address the rejection receipt
         problem = rejection.problems[0]
-        receipt_id = new_id("rc-")
+        receipt_id = sortable_id("rc-")
         receipt = None
         if problem.code not in UNREADABLE:
             receipt = self.receipts.issue(

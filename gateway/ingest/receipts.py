@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,18 +9,6 @@ from datetime import datetime
 from gateway.errors import Problem
 from gateway.xml.compose import Composer
 from gateway.xml.signatures import Signer
-
-_B32 = "abcdefghijklmnopqrstuvwxyz234567"
-
-
-def new_id(prefix: str) -> str:
-    """An unguessable id: prefix + 26 base32 characters (130 bits)."""
-    value = int.from_bytes(secrets.token_bytes(17), "big") >> 6
-    chars = []
-    for _ in range(26):
-        value, index = divmod(value, 32)
-        chars.append(_B32[index])
-    return prefix + "".join(chars)
 
 
 def xml_time(moment: datetime) -> str:

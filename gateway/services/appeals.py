@@ -21,6 +21,7 @@ from gateway.domain.appeals import lifecycle
 from gateway.domain.appeals.deadlines import DeadlinePolicy, DueDate, due_date
 from gateway.domain.appeals.events import Actor, ActorKind, Event, EventKind
 from gateway.domain.errors import DomainRejection
+from gateway.domain.ids import sortable_id
 from gateway.errors import Rejection
 from gateway.services.directory_view import DirectoryView
 from gateway.store.appeals import Appeal, AppealEvent
@@ -39,7 +40,8 @@ def new_tracking_code() -> str:
 
 
 def new_appeal_id() -> str:
-    return "ap-" + _base32(26).lower()  # 130 bits
+    """ "ap-" and 26 base32 characters in creation order (gateway.domain.ids: 82 of their bits random)."""
+    return sortable_id("ap-")
 
 
 class ConcurrentAppend(Exception):
