@@ -40,7 +40,7 @@ def new_tracking_code() -> str:
 
 
 def new_appeal_id() -> str:
-    """ "ap-" and 26 base32 characters in creation order (gateway.domain.ids: 82 of their bits random)."""
+    """An appeal's id: "ap-" and 26 base32 characters in creation order (gateway.domain.ids)."""
     return sortable_id("ap-")
 
 
