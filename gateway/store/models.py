@@ -29,7 +29,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sender_system: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(36))
-    document_type: Mapped[str] = mapped_column(String(32), index=True)
+    document_type: Mapped[str] = mapped_column(String(32))  # never searched by (migration 0014)
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     signer_uid: Mapped[str] = mapped_column(String(64))

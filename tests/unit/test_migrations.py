@@ -76,3 +76,18 @@ def test_on_postgresql_documents_are_compressed_with_lz4(empty_engine):
     assert methods() == {"messages.body": "l", "messages.receipt": "l", "outbox.document": "l"}
     downgrade(empty_engine, "0012")
     assert methods() == {"messages.body": "", "messages.receipt": "", "outbox.document": ""}
+
+
+def test_documents_are_not_indexed_by_type_and_a_downgrade_restores_the_index(empty_engine):
+    """Migration 0014: an index no query selects by cost every accepted document a page."""
+
+    def indexed_columns() -> list[list[str]]:
+        return [index["column_names"] for index in inspect(empty_engine).get_indexes("messages")]
+
+    migrate(empty_engine)
+    assert ["document_type"] not in indexed_columns()
+    assert ["received_at"] in indexed_columns()  # the console finds a system's last documents by time
+    downgrade(empty_engine, "0013")
+    assert ["document_type"] in indexed_columns()
+    migrate(empty_engine)
+    assert ["document_type"] not in indexed_columns()
