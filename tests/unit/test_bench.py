@@ -67,6 +67,16 @@ def test_the_ratio_pairs_runs_of_the_same_round():
     assert ratio_of_rounds(floors[:2], fulls[:2]) == 0.25  # even: the lower of the middle two
 
 
+def _sqlite_has_dbstat() -> bool:
+    with closing(sqlite3.connect(":memory:")) as conn:
+        try:
+            conn.execute("SELECT 1 FROM dbstat LIMIT 1")
+        except sqlite3.OperationalError:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not _sqlite_has_dbstat(), reason="this SQLite was built without the dbstat table")
 def test_wal_frames_are_counted_per_appeal_and_by_table(pki_dir, tmp_path):
     settings = Settings(
         home=tmp_path,
