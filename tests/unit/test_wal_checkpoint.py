@@ -3,12 +3,17 @@ requests."""
 
 from __future__ import annotations
 
+import fcntl
+import sqlite3
+import threading
 import time
+from pathlib import Path
 
 from sqlalchemy import text
 
+from gateway.bench import wal_pages
 from gateway.interfaces.cli.server import served_gateway
-from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, make_engine, wal_checkpointer
+from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, make_engine, wal_checkpointer, write_lock
 
 
 def _engine_with_writes(path, rows: int = 200):
@@ -76,3 +81,83 @@ def test_only_a_sqlite_file_gets_a_checkpointer(tmp_path):
     assert wal_checkpointer("sqlite:///:memory:") is None
     assert wal_checkpointer("sqlite://") is None
     assert wal_checkpointer("postgresql+psycopg://postgres@127.0.0.1:5432/test") is None
+
+
+def _wal_salts(database) -> bytes:
+    """The WAL header's salts: SQLite draws new ones each time the WAL starts again from its first frame."""
+    with open(f"{database}-wal", "rb") as wal:
+        return wal.read(24)[16:24]
+
+
+def test_under_a_steady_stream_of_commits_the_checkpointer_starts_the_wal_again(tmp_path):
+    """A PASSIVE checkpoint alone never catches up with writers that keep committing, and the WAL starts again
+    from its first frame only once every frame is copied: the second step, holding the writers' lock, does."""
+    database = tmp_path / "z.db"
+    engine = _engine_with_writes(database, rows=20)
+    commits = 0
+    stop = threading.Event()
+
+    def writer() -> None:
+        nonlocal commits
+        while not stop.is_set():
+            with write_lock(engine), engine.begin() as conn:
+                conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
+            commits += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        _wait_for(lambda: commits >= 50)
+        before = _wal_salts(database)
+        busy, frames, copied = wal_checkpointer(f"sqlite:///{database}").run_once()
+        assert busy == 0 and frames > 0 and copied == frames  # every frame copied, the writers still going
+        seen = commits
+        _wait_for(lambda: commits >= seen + 5)
+    finally:
+        stop.set()
+        thread.join()
+    assert _wal_salts(database) != before, "the WAL did not start again from its first frame"
+    assert len(wal_pages(Path(f"{database}-wal"))) < frames
+    engine.dispose()
+
+
+def test_one_checkpointer_at_a_time(tmp_path):
+    """Each worker runs a checkpointer; at any moment one works and the others skip their turn."""
+    database = tmp_path / "z.db"
+    engine = _engine_with_writes(database, rows=10)
+    checkpointer = wal_checkpointer(f"sqlite:///{database}")
+    with open(f"{database}.checkpointlock", "a+b") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # another worker's checkpointer is at it
+        assert checkpointer.run_once() is None
+        fcntl.flock(other, fcntl.LOCK_UN)
+    busy, frames, copied = checkpointer.run_once()
+    assert busy == 0 and frames >= 10 and copied == frames
+    engine.dispose()
+
+
+def test_a_reader_of_an_older_snapshot_makes_the_checkpointer_give_up_not_hold_the_writers(tmp_path):
+    database = tmp_path / "z.db"
+    engine = _engine_with_writes(database, rows=10)
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # a snapshot that needs the WAL's frames
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
+        busy, _frames, _copied = wal_checkpointer(f"sqlite:///{database}").run_once()
+        assert busy == 1  # RESTART_WAIT_MS passed with the reader still there: it gave up
+        # ...and let go of the writers' lock: a writer that would wait for nothing gets in.
+        with write_lock(engine), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
+    finally:
+        reader.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12
+    engine.dispose()
+
+
+def _wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
