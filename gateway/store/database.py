@@ -29,8 +29,6 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # checkpointer).
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_INTERVAL = 0.1  # seconds: at ~1,000 appeals/s (~31,000 WAL frames/s) the WAL stays ~3,000 frames
-# How long the checkpointer's RESTART step, holding the writers' lock, waits for readers of an older snapshot.
-RESTART_WAIT_MS = 20
 
 
 def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
@@ -226,8 +224,9 @@ class WalCheckpointer:
     requests themselves would checkpoint after every commit (measured: 450-600 MB of WAL in 12 s with the
     bound lifted; at the bound, a 41 MB WAL and checkpoints in the requests). So the second step takes the
     writers' lock (write_lock) and runs a RESTART checkpoint: it copies only what was committed during the
-    first step, and the next writer starts the WAL from its first frame. Readers in the middle of a
-    transaction on an older snapshot make it give up after RESTART_WAIT_MS rather than hold the writers.
+    first step, and the next writer starts the WAL from its first frame. It waits for nobody: where a
+    reader's snapshot still needs the WAL (a long page, a report), the first step leaves frames uncopied or
+    the second finds the reader, and the run gives up at once rather than hold the writers while it reads.
     Start it only in a process that will not fork while it runs (SQLite is not fork-safe across threads).
     """
 
@@ -238,9 +237,9 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int, int] | None:
-        """(busy, frames in the WAL, frames checkpointed) of the RESTART step, as PRAGMA wal_checkpoint
-        reports them: (0, n, n) when the WAL starts again from its first frame with the next commit. None
-        when another process's checkpointer is at it (one at a time: two would only make each other fail)."""
+        """(busy, frames in the WAL, frames checkpointed) as the last step's PRAGMA wal_checkpoint reports
+        them: (0, n, n) when the WAL starts again from its first frame with the next commit. None when another
+        process's checkpointer is at it (one at a time: two would only make each other fail)."""
         turn = os.open(self.database + ".checkpointlock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
@@ -249,8 +248,11 @@ class WalCheckpointer:
                 return None
             conn = sqlite3.connect(self.database, timeout=30)
             try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the bulk, while writers go on
-                conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+                passive = tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())  # writers go on
+                busy, frames, copied = passive
+                if busy or copied < frames:  # a reader still needs frames: RESTART would only wait for it
+                    return passive
+                conn.execute("PRAGMA busy_timeout=0")
                 with _write_lock_of(self.database):
                     return tuple(conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone())
             finally:
@@ -262,7 +264,7 @@ class WalCheckpointer:
         while not self._stop.wait(self.interval):
             try:
                 self.run_once()
-            except sqlite3.Error:
+            except (sqlite3.Error, OSError):
                 continue  # e.g. the database is being replaced; writers still checkpoint past the bound
 
     def start(self) -> None:
