@@ -248,6 +248,9 @@ class WalCheckpointer:
                 return None
             conn = sqlite3.connect(self.database, timeout=30)
             try:
+                # SQLite syncs the WAL before copying it and the database after (what lets a commit whose
+                # writer has not yet run sync_wal be overwritten); FULL says so rather than a build default.
+                conn.execute("PRAGMA synchronous=FULL")
                 passive = tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())  # writers go on
                 busy, frames, copied = passive
                 if busy or copied < frames:  # a reader still needs frames: RESTART would only wait for it
