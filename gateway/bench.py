@@ -31,6 +31,7 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.config import Settings
+from gateway.store.database import wal_pages
 from gateway.xml import ns
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "bench_assets" / "post_docs.lua"
@@ -156,7 +157,6 @@ def pipeline_in_process(settings: Settings, docs: list[bytes]) -> tuple[float, f
 
 # --- storage: WAL frames per appeal (SQLite) -------------------------------------------------------
 
-_WAL_HEADER, _FRAME_HEADER = 32, 24
 PAGE_ONE = "page 1 (the database header)"
 FRAMES_FROM = 1100  # a run's docs[1000:1100] measure the WAL frames; the HTTP runs take theirs after them
 
@@ -203,23 +203,6 @@ def wal_frames(settings: Settings, docs: list[bytes]) -> tuple[float, dict[str, 
         }
     by_table = Counter(tables.get(page, "(pages freed since)") for page in pages)
     return len(pages) / len(docs), {table: n / len(docs) for table, n in by_table.most_common()}
-
-
-def wal_pages(wal: Path) -> list[int]:
-    """The page number of every valid frame of a WAL file, in order: frames whose salts are the header's
-    (frames left from before the WAL last restarted carry old salts)."""
-    data = wal.read_bytes()
-    if len(data) < _WAL_HEADER:
-        return []
-    page_size = int.from_bytes(data[8:12], "big")
-    salts = data[16:24]
-    pages, offset = [], _WAL_HEADER
-    while offset + _FRAME_HEADER + page_size <= len(data):
-        if data[offset + 8 : offset + 16] != salts:
-            break
-        pages.append(int.from_bytes(data[offset : offset + 4], "big"))
-        offset += _FRAME_HEADER + page_size
-    return pages
 
 
 def _report_frames(frames: tuple[float, dict[str, float]], appeals: int) -> None:

@@ -8,7 +8,9 @@ that were committed, so they never run ahead of what is stored. What an operator
 - the outbox by status and the age of its oldest pending row (deliveries stuck), dead letters;
 - inbox items not yet acknowledged by the officials' systems;
 - seconds until each CRL's next update and until each trust anchor, intermediate and the receipt-signing
-  certificate expire (CRLs are hard-fail: a stale one refuses every signature under it).
+  certificate expire (CRLs are hard-fail: a stale one refuses every signature under it);
+- on SQLite, how far the WAL has grown since it last started again (its frames, read from the -wal file):
+  near WAL_AUTOCHECKPOINT_PAGES the checkpointer is not keeping up, and requests checkpoint themselves.
 
 The counting queries scan their tables; at a scrape every 15-60 s that is cheap up to millions of rows.
 """
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gateway.services.console import trust_overview
 from gateway.store.appeals import Appeal, InboxItem, OutboxMessage
+from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, wal_frames
 from gateway.store.models import DEMO_SENDER, Message, RejectedDocument
 from gateway.trust.store import TrustStore
 
@@ -93,7 +96,33 @@ def families(session: Session, store: TrustStore, receipt_cert: Path | None, now
         session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.acked_at.is_(None))) or 0,
     )
 
-    return [accepted, rejected, appeals, outbox, waiting, unacked, *_trust(store, receipt_cert, now)]
+    return [
+        accepted,
+        rejected,
+        appeals,
+        outbox,
+        waiting,
+        unacked,
+        *_wal(session),
+        *_trust(store, receipt_cert, now),
+    ]
+
+
+def _wal(session: Session) -> list[Metric]:
+    """SQLite file databases only."""
+    url = session.get_bind().url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return []
+    frames = wal_frames(url.database)
+    if frames is None:
+        return []
+    gauge = GaugeMetricFamily(
+        "zvarot_sqlite_wal_frames",
+        f"Frames (pages) in SQLite's WAL since it last started again from its first frame; near "
+        f"{WAL_AUTOCHECKPOINT_PAGES} requests checkpoint it themselves.",
+    )
+    gauge.add_metric([], frames)
+    return [gauge]
 
 
 def _trust(store: TrustStore, receipt_cert: Path | None, now: datetime) -> Iterable[Metric]:

@@ -280,6 +280,46 @@ class WalCheckpointer:
             self._thread.join(timeout=30)
 
 
+_WAL_HEADER, _WAL_FRAME_HEADER = 32, 24
+
+
+def wal_pages(wal: Path | str) -> list[int]:
+    """The page number of every valid frame of a SQLite WAL file, in order: frames whose salts are the
+    header's (frames left from before the WAL last started again carry old salts). Reads only the frame
+    headers, and only the -wal file, which SQLite keeps no lock on: its locks are on the database and the
+    -shm file, and closing any descriptor of a file drops every POSIX lock the process holds on it (a
+    connection of this process would then lose its locks, and another process could reset the -shm under
+    it: SIGBUS). Never open those two."""
+    try:
+        fd = os.open(wal, os.O_RDONLY)
+    except FileNotFoundError:
+        return []
+    try:
+        header = os.pread(fd, _WAL_HEADER, 0)
+        if len(header) < _WAL_HEADER:
+            return []
+        page_size, salts, size = int.from_bytes(header[8:12], "big"), header[16:24], os.fstat(fd).st_size
+        pages, offset = [], _WAL_HEADER
+        while offset + _WAL_FRAME_HEADER + page_size <= size:
+            frame = os.pread(fd, _WAL_FRAME_HEADER, offset)
+            if frame[8:16] != salts:
+                break
+            pages.append(int.from_bytes(frame[:4], "big"))
+            offset += _WAL_FRAME_HEADER + page_size
+        return pages
+    finally:
+        os.close(fd)
+
+
+def wal_frames(database: str) -> int | None:
+    """How many frames SQLite's WAL holds since it last started again from its first frame (None: no WAL
+    file), for operators, who alert where it nears WAL_AUTOCHECKPOINT_PAGES: the checkpointer is then not
+    keeping up, and requests checkpoint themselves."""
+    if not os.path.exists(database + "-wal"):
+        return None
+    return len(wal_pages(database + "-wal"))
+
+
 def wal_checkpointer(url: str, interval: float = CHECKPOINT_INTERVAL) -> WalCheckpointer | None:
     """A checkpointer for a SQLite file database; None for PostgreSQL (it checkpoints on its own)."""
     parsed = make_url(url)

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from gateway.store.appeals import InboxItem, OutboxMessage
+from gateway.store.database import wal_checkpointer
 from gateway.store.models import DEMO_SENDER, DEMO_SIGNER_KIND, Message
 from tests.helpers import example, post, signed
 
@@ -100,3 +101,20 @@ def test_a_metrics_token_closes_the_endpoint_to_everyone_without_it(client, gate
     granted = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
     assert granted.status_code == 200 and b"zvarot_appeals_total" in granted.data
     # Without a token configured it stays open (the default): the first test of this module reads it so.
+
+
+def test_on_sqlite_metrics_say_how_far_the_wal_has_grown(fresh, signers, gateway):
+    """Where the checkpointer does not keep up, `zvarot_sqlite_wal_frames` climbs towards the bound at which
+    requests checkpoint themselves; PostgreSQL has no such series."""
+    for _ in range(3):
+        assert post(fresh, signed(signers, "sys-portal", example("Appeal"))).status_code == 201
+    found = _samples(fresh)
+    if gateway.engine.dialect.name != "sqlite":
+        assert not [name for name, _ in found if name.startswith("zvarot_sqlite_")]
+        return
+    frames = found[("zvarot_sqlite_wal_frames", ())]
+    assert frames > 0  # three appeals' pages at least
+    assert wal_checkpointer(gateway.settings.sqlalchemy_url).run_once()[0] == 0
+    assert post(fresh, signed(signers, "sys-portal", example("Appeal"))).status_code == 201
+    # The WAL started again: it holds one appeal's pages now.
+    assert 0 < _samples(fresh)[("zvarot_sqlite_wal_frames", ())] < frames

@@ -4,16 +4,24 @@ requests."""
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import text
 
-from gateway.bench import wal_pages
 from gateway.interfaces.cli.server import served_gateway
-from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, make_engine, wal_checkpointer, write_lock
+from gateway.store.database import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    make_engine,
+    wal_checkpointer,
+    wal_frames,
+    wal_pages,
+    write_lock,
+)
 
 
 def _engine_with_writes(path, rows: int = 200):
@@ -190,6 +198,39 @@ def test_a_reader_on_the_latest_snapshot_makes_the_restart_step_give_up_at_once(
             conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
     finally:
         reader.close()
+    engine.dispose()
+
+
+def test_wal_frames_counts_what_sqlite_itself_reports(tmp_path):
+    """The frames read from the -wal file agree with PRAGMA wal_checkpoint, and fall when the WAL starts
+    again from its first frame."""
+    database = tmp_path / "z.db"
+    assert wal_frames(str(database)) is None  # no database, no WAL
+    engine = _engine_with_writes(database, rows=20)
+    grown = wal_frames(str(database))
+    with closing(sqlite3.connect(database)) as conn:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, copied) == (0, frames) and grown == frames >= 20
+    assert wal_checkpointer(f"sqlite:///{database}").run_once()[0] == 0
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
+    assert 0 < wal_frames(str(database)) < frames
+    engine.dispose()
+
+
+def test_counting_wal_frames_never_opens_the_files_sqlite_locks(tmp_path, monkeypatch):
+    """Closing any descriptor of a file drops every POSIX lock this process holds on it: opening the
+    database or its -shm file beside a live connection would take that connection's locks away (another
+    process could then reset the -shm under it: SIGBUS, seen in this suite). Only the -wal file is read."""
+    database = tmp_path / "z.db"
+    engine = _engine_with_writes(database, rows=5)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(
+        os, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k)
+    )
+    assert wal_frames(str(database)) >= 5
+    assert opened and all(path.endswith("-wal") for path in opened)
     engine.dispose()
 
 
