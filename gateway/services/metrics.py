@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from gateway.services.console import trust_overview
 from gateway.store.appeals import Appeal, InboxItem, OutboxMessage
-from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, wal_frames
+from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, wal_frames_in_use
 from gateway.store.models import DEMO_SENDER, Message, RejectedDocument
 from gateway.trust.store import TrustStore
 
@@ -113,7 +113,7 @@ def _wal(session: Session) -> list[Metric]:
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return []
-    frames = wal_frames(url.database)
+    frames = wal_frames_in_use(url.database)
     if frames is None:
         return []
     gauge = GaugeMetricFamily(

@@ -311,7 +311,7 @@ def wal_pages(wal: Path | str) -> list[int]:
         os.close(fd)
 
 
-def wal_frames(database: str) -> int | None:
+def wal_frames_in_use(database: str) -> int | None:
     """How many frames SQLite's WAL holds since it last started again from its first frame (None: no WAL
     file), for operators, who alert where it nears WAL_AUTOCHECKPOINT_PAGES: the checkpointer is then not
     keeping up, and requests checkpoint themselves."""

@@ -18,7 +18,7 @@ from gateway.store.database import (
     WAL_AUTOCHECKPOINT_PAGES,
     make_engine,
     wal_checkpointer,
-    wal_frames,
+    wal_frames_in_use,
     wal_pages,
     write_lock,
 )
@@ -205,16 +205,16 @@ def test_wal_frames_counts_what_sqlite_itself_reports(tmp_path):
     """The frames read from the -wal file agree with PRAGMA wal_checkpoint, and fall when the WAL starts
     again from its first frame."""
     database = tmp_path / "z.db"
-    assert wal_frames(str(database)) is None  # no database, no WAL
+    assert wal_frames_in_use(str(database)) is None  # no database, no WAL
     engine = _engine_with_writes(database, rows=20)
-    grown = wal_frames(str(database))
+    grown = wal_frames_in_use(str(database))
     with closing(sqlite3.connect(database)) as conn:
         busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert (busy, copied) == (0, frames) and grown == frames >= 20
     assert wal_checkpointer(f"sqlite:///{database}").run_once()[0] == 0
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (body) VALUES (randomblob(3000))"))
-    assert 0 < wal_frames(str(database)) < frames
+    assert 0 < wal_frames_in_use(str(database)) < frames
     engine.dispose()
 
 
@@ -229,7 +229,7 @@ def test_counting_wal_frames_never_opens_the_files_sqlite_locks(tmp_path, monkey
     monkeypatch.setattr(
         os, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k)
     )
-    assert wal_frames(str(database)) >= 5
+    assert wal_frames_in_use(str(database)) >= 5
     assert opened and all(path.endswith("-wal") for path in opened)
     engine.dispose()
 
