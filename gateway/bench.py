@@ -8,9 +8,11 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
 On SQLite it also counts the WAL frames (pages written) per appeal, by table: exact where the throughput
-figures are noisy. The ratio HTTP/bare says what HTTP, storage and durability cost on top of the
-cryptography. With `rounds` > 1 the HTTP floor and the full gateway alternate that many times and the verdicts
-are taken on the medians.
+figures are noisy. After each served run it says what the server's processes spent in CPU per appeal (this
+machine's speed drifts by a factor of two within a day) and how the client connections fell on the workers
+(a worker is one core at most, and an uneven split alone can make a paced run miss the p99 target). The
+ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1 the
+HTTP floor and the full gateway alternate that many times and the verdicts are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
 """
 
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -303,10 +306,36 @@ def _server(command: list[str], env: dict, port: int):
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(port, server)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def _watching(server: subprocess.Popen, port: int, split_after: float):
+    """Around one HTTP run: the CPU the server's processes used, and how the clients' connections were
+    spread over its workers `split_after` seconds in (a thread reads it then)."""
+    pids = process_tree(server.pid)
+    seen: dict = {"split": []}
+
+    def read_split() -> None:
+        time.sleep(split_after)
+        seen["split"] = connections_by_process(port, pids)
+
+    reader = threading.Thread(target=read_split, daemon=True)
+    before = cpu_seconds(pids)
+    reader.start()
+    yield seen
+    seen["cpu"] = cpu_seconds(pids) - before
+    reader.join(timeout=5)
+
+
+def _report_server(seen: dict, figures, seconds: float) -> None:
+    answered = figures[0] * seconds
+    per_appeal = f"{1000 * seen['cpu'] / answered:.2f} ms" if answered else "n/a"
+    split = " + ".join(str(n) for n in seen["split"]) or "none seen"
+    print(f"    the server: {per_appeal} of CPU per appeal; client connections per worker: {split}")
 
 
 def _wait_healthy(port: int, server: subprocess.Popen) -> None:
@@ -322,6 +351,76 @@ def _wait_healthy(port: int, server: subprocess.Popen) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit("the gateway did not start within 60 s")
+
+
+# --- what the server did during a run (Linux /proc) -------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it: the server and its granian workers."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU these processes have used so far; a process that has gone counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def connections_by_process(port: int, pids: list[int]) -> list[int]:
+    """How many established connections to local `port` each of `pids` holds, fewest first: how the
+    kernel's SO_REUSEPORT hash spread the clients over the workers. Each granian worker listens on the
+    port itself and the kernel places a connection on one of them by a hash of its addresses; a keep-alive
+    connection stays there. Few connections often split unevenly (8 fall 6:2 or worse 29 % of the time),
+    and one worker is one core at most: a paced run's p99 then says more about the split than the server."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as fh:
+                next(fh)  # the header
+                for line in fh:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                        established.add(f"socket:[{fields[9]}]")
+        except OSError:
+            continue
+    counts = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        held = 0
+        for fd in fds:
+            try:
+                held += os.readlink(f"/proc/{pid}/fd/{fd}") in established
+            except OSError:  # closed meanwhile
+                continue
+        if held:
+            counts.append(held)
+    return sorted(counts)
 
 
 # --- main -----------------------------------------------------------------------------------------
@@ -423,13 +522,18 @@ def _run(
             generator, figures = _saturate(port, take(step), clients, seconds, home)
         runs["floor"].append(figures)
         _report(f"HTTP floor, no storage ({generator}{suffix})", figures)
-        with _server(serve, env, port):
-            _, figures = _saturate(port, take(step), clients, seconds, home)
+        with _server(serve, env, port) as server:
+            with _watching(server, port, split_after=seconds / 2) as seen:
+                _, figures = _saturate(port, take(step), clients, seconds, home)
             runs["http"].append(figures)
             _report(f"HTTP full pipeline ({generator}{suffix})", figures)
-            figures = http_run(port, take(paced), clients, seconds, rate)
+            _report_server(seen, figures, max(1, round(seconds)))
+            # http_run's clients start half a second after it is called
+            with _watching(server, port, split_after=0.5 + seconds / 2) as seen:
+                figures = http_run(port, take(paced), clients, seconds, rate)
             runs["paced"].append(figures)
             _report(f"HTTP full pipeline paced at {rate:.0f} docs/s{suffix}", figures)
+            _report_server(seen, figures, seconds)
     results["rounds"] = runs
     results["floor"] = median_run(runs["floor"], key=0)
     results["http"] = median_run(runs["http"], key=0)

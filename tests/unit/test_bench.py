@@ -3,15 +3,23 @@ the WAL frames an appeal writes on SQLite."""
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import closing
 
 import pytest
 
 from gateway.bench import (
     PAGE_ONE,
+    connections_by_process,
+    cpu_seconds,
     make_appeals,
     median_run,
+    process_tree,
     ratio_of_rounds,
     target_lines,
     wal_frames,
@@ -134,3 +142,45 @@ def test_wal_pages_agree_with_sqlite_on_a_real_wal(tmp_path):
         _busy, frames_in_wal, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert len(pages) == frames_in_wal > 20
     assert 1 in pages  # the header page, rewritten as the database grows
+
+
+# --- what the server did during a run ---------------------------------------------------------------------
+
+
+def test_connections_are_counted_for_the_process_that_accepted_them():
+    """Three clients connect to a port this process listens on: the three accepted connections are this
+    process's (the clients' own sockets, whose local port is another, are not counted), and a process that
+    holds none of them is left out."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        accepted = [listener.accept()[0] for _ in clients]
+        try:
+            with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as bystander:
+                try:
+                    assert connections_by_process(port, [os.getpid(), bystander.pid]) == [3]
+                finally:
+                    bystander.kill()
+            accepted.pop().close()
+            assert connections_by_process(port, [os.getpid()]) == [2]
+        finally:
+            for sock in clients + accepted:
+                sock.close()
+
+
+def test_a_process_tree_holds_the_children_and_cpu_is_read_from_it():
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as child:
+        try:
+            tree = process_tree(os.getpid())
+            assert tree[0] == os.getpid()
+            assert child.pid in tree
+        finally:
+            child.kill()
+    before = cpu_seconds([os.getpid()])
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # bounded: 0.2 s of this process's CPU
+        pass
+    assert cpu_seconds([os.getpid()]) - before >= 0.1
+    assert cpu_seconds([child.pid]) == 0  # gone and reaped: counts nothing, raises nothing
