@@ -78,6 +78,10 @@ class Settings:
     # A served request running longer than this ends its worker (a client sending its body slowly or not at
     # all; gateway.interfaces.cli.server.WorkerWatchdog). The SQLite lock wait (30 s) stays below it.
     request_timeout: float = 60.0
+    # A served worker busy in requests for at least this fraction of the last quarter second asks one client
+    # at a time to connect anew, so that the kernel places it again (ConnectionRebalancer, with 2 workers or
+    # more). 0: every worker asks every 50 ms (tests); above 1: never.
+    rebalance_busy: float = 0.85
 
     def __post_init__(self) -> None:
         if self.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -151,4 +155,5 @@ class Settings:
             metrics_cache_seconds=float(_env("METRICS_CACHE_SECONDS", "15")),
             metrics_token=_env("METRICS_TOKEN", ""),
             request_timeout=float(_env("REQUEST_TIMEOUT", "60")),
+            rebalance_busy=float(_env("REBALANCE_BUSY", "0.85")),
         )

@@ -73,3 +73,48 @@ def test_the_workers_of_a_killed_server_stop_answering(tmp_path, database_url, p
         served.process.wait(timeout=10)
         # Left alone, the worker would go on serving on the port; it notices within a second and ends.
         assert _until(lambda: not _healthy(served.base, timeout=0.5), 15)
+
+
+def _get_on(sock: socket.socket, path: str = "/healthz") -> dict[str, str]:
+    """One keep-alive GET on an open connection; the answer's headers, lower-cased."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: gateway\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, "the gateway closed the connection before answering"
+        head += chunk
+    head, _, body = head.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 200"), lines[0]
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(4096)
+    return headers
+
+
+def test_a_worker_asks_a_client_to_connect_anew_and_the_server_closes_that_connection(
+    tmp_path, database_url, pki_dir
+):
+    """With 2 workers and the threshold at 0, the worker holding the one connection is always busier than the
+    idle other: within a window or two one of its answers says `Connection: close`, and granian closes the
+    connection after it (a header WSGI leaves to the server, which granian honours). The client connects
+    again and is answered."""
+    overrides = {"ZVAROT_WORKERS": "2", "ZVAROT_REBALANCE_BUSY": "0"}
+    with gateway_process(tmp_path, database_url, pki_dir, **overrides) as served:
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+            for _ in range(5000):  # bounded: ~2 s of /healthz at most on this machine
+                if _get_on(sock).get("connection") == "close":
+                    break
+            else:
+                pytest.fail("no answer asked the client to connect anew")
+            assert sock.recv(1) == b"", "the server kept the connection open"
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as again:
+            assert "content-length" in _get_on(again)
+
+
+def test_a_single_worker_never_asks_a_client_to_connect_anew(tmp_path, database_url, pki_dir):
+    with gateway_process(tmp_path, database_url, pki_dir, ZVAROT_REBALANCE_BUSY="0") as served:
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+            deadline = time.monotonic() + 1.0  # four windows
+            while time.monotonic() < deadline:
+                assert "connection" not in _get_on(sock)

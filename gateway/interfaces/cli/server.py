@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import mmap
+import multiprocessing
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -129,8 +132,143 @@ class WorkerWatchdog:
         self._stopped.set()
 
 
-def served_gateway(settings: Settings) -> Callable:
-    """The gateway's WSGI app, built in a worker process, behind the worker's WorkerWatchdog. On SQLite the
+class WorkerLoads:
+    """How busy each worker of one server has lately been, in memory the workers share: made by the server
+    before granian forks them, one slot per worker, claimed by process id.
+
+    A slot holds (pid, busy fraction, when). A worker publishes only when a request ends, so one that has
+    published nothing for `fresh` seconds has been idle since, or is stuck in one long request (which the
+    WorkerWatchdog ends); either way it is read as idle. The slot of a worker that has gone is claimed again.
+    """
+
+    SLOTS = 64
+    _SLOT = struct.Struct("<qdd")
+
+    def __init__(self):
+        self._memory = mmap.mmap(-1, self.SLOTS * self._SLOT.size)  # anonymous and shared: kept across fork
+        self._lock = multiprocessing.get_context("fork").Lock()
+
+    def claim(self, pid: int) -> int:
+        with self._lock:
+            for slot in range(self.SLOTS):
+                owner, _, _ = self._read(slot)
+                if owner == pid or owner == 0 or not _alive(owner):
+                    self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, 0.0, 0.0)
+                    return slot
+        raise RuntimeError(f"more than {self.SLOTS} workers")
+
+    def publish(self, slot: int, busy: float, at: float) -> None:
+        pid, _, _ = self._read(slot)
+        self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, busy, at)
+
+    def least_busy_other(self, slot: int, now: float, fresh: float) -> float | None:
+        """The busy fraction of the least busy other live worker; None where there is no other."""
+        least = None
+        for other in range(self.SLOTS):
+            pid, busy, at = self._read(other)
+            if other == slot or pid == 0 or not _alive(pid):
+                continue
+            busy = busy if now - at <= fresh else 0.0
+            least = busy if least is None else min(least, busy)
+        return least
+
+    def _read(self, slot: int) -> tuple[int, float, float]:
+        return self._SLOT.unpack_from(self._memory, slot * self._SLOT.size)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process under a reused pid: not ours, but alive
+        return True
+    return True
+
+
+class ConnectionRebalancer:
+    """In each worker: while the worker is saturated and another is not, asks one client at a time to connect
+    anew (`Connection: close` on a response), so that the kernel places that client's next connection again.
+
+    Each granian worker listens on the port itself (SO_REUSEPORT), and the kernel places a new connection on
+    one of them by a hash of its addresses; a keep-alive connection then stays with its worker. Few
+    connections often split unevenly (8 fall 6:2 or worse 29 % of the time, 4 all on one worker 1 time in
+    8), and a worker is one Python thread, one core at most: the worker holding most connections is
+    saturated, and their requests queue, while the other idles. A national portal keeping a small pool of
+    connections would get half the gateway for as long as they live. Measured at 500 appeals/s on this
+    project's two cores: a 1:7 split gave a p50 of 357-431 ms, with 38 % of the CPU idle
+    (docs/performance.md). A client asked to close comes back from a new source port, placed anew: half the
+    time on another worker.
+
+    At the end of each `window` a worker publishes how busy it was (WorkerLoads), and asks while it was busy
+    in requests for at least `busy` of the window and the least busy other worker was less busy by at least a
+    quarter of `busy` (so that workers all saturated by the load do not pass connections around in vain).
+    It asks at most once per `interval`. Only HTTP/1.1 responses carry the header (an HTTP/1.0 connection
+    closes anyway; HTTP/2 has no such header). granian honours it from the app, though WSGI leaves
+    hop-by-hop headers to the server: the served tests check that it does.
+    """
+
+    def __init__(
+        self,
+        app: Callable,
+        loads: WorkerLoads,
+        *,
+        busy: float,
+        window: float = 0.25,
+        interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._app = app
+        self._loads = loads
+        self._slot = loads.claim(os.getpid())
+        self.busy = busy
+        self.window = window
+        self.interval = interval
+        self._clock = clock
+        self._window_start = clock()
+        self._busy_seconds = 0.0  # in requests since _window_start
+        self.asking = False  # as decided at the end of the last window
+        self._next_ask = 0.0
+        self.asked = 0  # clients asked to connect anew
+
+    def __call__(self, environ: dict, start_response: Callable):
+        started = self._clock()
+
+        def respond(status: str, headers: list, exc_info=None):
+            if self._ask(environ):
+                headers = [*headers, ("Connection", "close")]
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self._app(environ, respond)
+        finally:
+            self._account(started, self._clock())
+
+    def _ask(self, environ: dict) -> bool:
+        now = self._clock()
+        if not self.asking or now < self._next_ask or environ.get("SERVER_PROTOCOL") != "HTTP/1.1":
+            return False
+        self._next_ask = now + self.interval
+        self.asked += 1
+        return True
+
+    def _account(self, started: float, finished: float) -> None:
+        """The request's time counts in the current window; a window that has run its length is published and
+        judged, and the next starts. (One request thread per worker: no two requests account at once.)"""
+        self._busy_seconds += finished - max(started, self._window_start)
+        elapsed = finished - self._window_start
+        if elapsed < self.window:
+            return
+        mine = self._busy_seconds / elapsed
+        self._loads.publish(self._slot, mine, finished)
+        least = self._loads.least_busy_other(self._slot, finished, fresh=4 * self.window)
+        self.asking = mine >= self.busy and least is not None and mine - least >= self.busy / 4
+        self._window_start, self._busy_seconds = finished, 0.0
+
+
+def served_gateway(settings: Settings, loads: WorkerLoads | None = None) -> Callable:
+    """The gateway's WSGI app, built in a worker process, behind the worker's WorkerWatchdog and, with more
+    than one worker, its ConnectionRebalancer (`loads`: the server's, shared by its workers). On SQLite the
     worker also checkpoints the WAL from a thread of its own, so that requests never do; started here, in the
     worker, which never forks (SQLite must not be in use by another thread of a process that forks)."""
     from gateway.app import create_app
@@ -143,11 +281,15 @@ def served_gateway(settings: Settings) -> Callable:
     watchdog = WorkerWatchdog(app.wsgi_app, settings.request_timeout)
     app.wsgi_app = app.extensions["zvarot_watchdog"] = watchdog
     watchdog.start()
+    if loads is not None and settings.workers > 1:  # with one worker, a client asked to reconnect comes back
+        rebalancer = ConnectionRebalancer(app.wsgi_app, loads, busy=settings.rebalance_busy)
+        app.wsgi_app = app.extensions["zvarot_rebalancer"] = rebalancer
     return app
 
 
 def run_server(settings: Settings) -> None:
-    serve_wsgi(partial(served_gateway, settings), settings.host, settings.port, settings.workers)
+    loads = WorkerLoads()  # before granian forks the workers, which share it
+    serve_wsgi(partial(served_gateway, settings, loads), settings.host, settings.port, settings.workers)
 
 
 @contextmanager
