@@ -321,7 +321,7 @@ def _watching(server: subprocess.Popen, port: int, split_after: float):
 
     def read_split() -> None:
         time.sleep(split_after)
-        seen["split"] = connections_by_process(port, pids)
+        seen["split"] = connections_by_process(port, pids[1:])  # the workers: the server holds none
 
     reader = threading.Thread(target=read_split, daemon=True)
     before = cpu_seconds(pids)
@@ -389,7 +389,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def connections_by_process(port: int, pids: list[int]) -> list[int]:
-    """How many established connections to local `port` each of `pids` holds, fewest first: how the
+    """How many established connections to local `port` each of `pids` holds (none: 0), fewest first: how the
     kernel's SO_REUSEPORT hash spread the clients over the workers. Each granian worker listens on the
     port itself and the kernel places a connection on one of them by a hash of its addresses; a keep-alive
     connection stays there. Few connections often split unevenly (8 fall 6:2 or worse 29 % of the time),
@@ -418,8 +418,7 @@ def connections_by_process(port: int, pids: list[int]) -> list[int]:
                 held += os.readlink(f"/proc/{pid}/fd/{fd}") in established
             except OSError:  # closed meanwhile
                 continue
-        if held:
-            counts.append(held)
+        counts.append(held)
     return sorted(counts)
 
 

@@ -78,9 +78,10 @@ class Settings:
     # A served request running longer than this ends its worker (a client sending its body slowly or not at
     # all; gateway.interfaces.cli.server.WorkerWatchdog). The SQLite lock wait (30 s) stays below it.
     request_timeout: float = 60.0
-    # A served worker busy in requests for at least this fraction of the last quarter second asks one client
-    # at a time to connect anew, so that the kernel places it again (ConnectionRebalancer, with 2 workers or
-    # more). 0: every worker asks every 50 ms (tests); above 1: never.
+    # A served worker busy in requests for at least this fraction of the last quarter second, while another
+    # worker was less busy by a quarter of it, asks one client per 0.1 s to connect anew, so that the kernel
+    # places it again (ConnectionRebalancer, with 2 workers or more). 0: a worker asks while it is at least as
+    # busy as the least busy other (tests); above 1: never.
     rebalance_busy: float = 0.85
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gateway.interfaces.cli.server import ConnectionRebalancer, WorkerLoads
+from gateway.interfaces.cli.server import ConnectionRebalancer, WorkerLoads, served_gateway, worker_loads
 
 HTTP11 = {"SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/healthz"}
 
@@ -38,7 +38,8 @@ class Worker:
             return [b"ok"]
 
         self.busy_for = STEP
-        self.rebalancer = ConnectionRebalancer(app, loads, busy=0.85, clock=clock, **options)
+        slot = loads.claim(os.getpid())
+        self.rebalancer = ConnectionRebalancer(app, loads, slot, busy=0.85, clock=clock, **options)
 
     def request(self, busy_for: float = STEP, idle_after: float = 0.0, environ: dict = HTTP11) -> dict:
         self.busy_for = busy_for
@@ -57,7 +58,8 @@ class Worker:
 
 @pytest.fixture
 def other_worker():
-    """A live process that has claimed a slot: the other worker, which publishes only what a test says."""
+    """A child of this process, as a worker is of its server: the other worker, which publishes only what a
+    test says. (Claimed before the test's own slot: this process is no child of itself.)"""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     yield process
     process.kill()
@@ -123,3 +125,59 @@ def test_the_slot_of_a_worker_that_has_gone_is_claimed_again():
     loads.publish(slot, 0.5, 1.0)
     assert loads.claim(os.getpid()) == slot  # dead: its slot is free
     assert loads.least_busy_other(slot, now=1.0, fresh=1.0) is None  # and nobody else is there
+
+
+def test_a_worker_in_one_long_request_is_not_taken_for_idle(other_worker):
+    """A client sending its body slowly holds the other worker: nothing is published there, yet sending
+    clients to it would queue them behind that request."""
+    loads, clock = WorkerLoads(), Clock()
+    other = loads.claim(other_worker.pid)
+    loads.in_request(other, clock.now)
+    worker = Worker(loads, clock)
+    worker.run(2.0)
+    assert not worker.rebalancer.asking
+    loads.in_request(other, 0.0)  # that request ended, and nothing since
+    worker.run(0.5)
+    assert worker.rebalancer.asking
+
+
+def test_a_worker_that_has_gone_is_no_room_for_clients(other_worker):
+    loads, clock = WorkerLoads(), Clock()
+    loads.claim(other_worker.pid)
+    worker = Worker(loads, clock)
+    worker.run(0.5)
+    assert worker.rebalancer.asking
+    other_worker.kill()
+    other_worker.wait()
+    worker.run(0.5)
+    assert not worker.rebalancer.asking
+
+
+def test_a_judgement_does_not_outlive_an_idle_gap(other_worker):
+    loads, clock = WorkerLoads(), Clock()
+    loads.claim(other_worker.pid)
+    worker = Worker(loads, clock)
+    worker.run(0.5)
+    assert worker.rebalancer.asking
+    clock.now += 5.0  # minutes of quiet would do the same
+    assert "Connection" not in worker.request()
+
+
+def test_the_loads_are_shared_only_by_forked_workers_of_a_server_with_several(settings, monkeypatch):
+    assert worker_loads(settings.with_(workers=1)) is None  # a client asked to reconnect would come back
+    assert isinstance(worker_loads(settings.with_(workers=2)), WorkerLoads)
+    monkeypatch.setattr("multiprocessing.get_start_method", lambda *a, **k: "spawn")
+    assert worker_loads(settings.with_(workers=2)) is None  # an mmap cannot be sent to a spawned worker
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_served_worker_rebalances_only_with_the_servers_loads(settings, workers):
+    loads = worker_loads(settings.with_(workers=workers))
+    app = served_gateway(settings.with_(workers=workers), loads)
+    try:
+        assert ("zvarot_rebalancer" in app.extensions) is (workers > 1)
+    finally:
+        app.extensions["zvarot_watchdog"].stop()
+        checkpointer = app.extensions.get("zvarot_wal_checkpointer")
+        if checkpointer is not None:
+            checkpointer.stop()

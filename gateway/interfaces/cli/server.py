@@ -136,54 +136,81 @@ class WorkerLoads:
     """How busy each worker of one server has lately been, in memory the workers share: made by the server
     before granian forks them, one slot per worker, claimed by process id.
 
-    A slot holds (pid, busy fraction, when). A worker publishes only when a request ends, so one that has
-    published nothing for `fresh` seconds has been idle since, or is stuck in one long request (which the
-    WorkerWatchdog ends); either way it is read as idle. The slot of a worker that has gone is claimed again.
+    A slot holds (pid, busy fraction, when published, in a request since). A worker publishes when a request
+    ends, so one that has published nothing for `fresh` seconds has been idle since, unless it has been in
+    one request all that while (a client sending its body slowly, a long lock wait): that one is read as
+    busy. Only the server's own children count: the slot of a worker that has gone (its pid maybe reused by
+    another process) is read as empty and claimed again.
     """
 
     SLOTS = 64
-    _SLOT = struct.Struct("<qdd")
+    _SLOT = struct.Struct("<qddd")
+    _SINCE = struct.Struct("<d")
+    _SINCE_AT = struct.calcsize("<qdd")  # the offset of "in a request since" within a slot
 
     def __init__(self):
         self._memory = mmap.mmap(-1, self.SLOTS * self._SLOT.size)  # anonymous and shared: kept across fork
         self._lock = multiprocessing.get_context("fork").Lock()
+        self._server = os.getpid()
 
-    def claim(self, pid: int) -> int:
-        with self._lock:
+    def claim(self, pid: int) -> int | None:
+        """A free slot for worker `pid`; None where none could be had (then it serves without rebalancing)."""
+        if not self._lock.acquire(timeout=1):  # a worker killed while holding it: no slot, no deadlock
+            return None
+        try:
             for slot in range(self.SLOTS):
-                owner, _, _ = self._read(slot)
-                if owner == pid or owner == 0 or not _alive(owner):
-                    self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, 0.0, 0.0)
+                owner = self._read(slot)[0]
+                if owner == pid or not self._is_worker(owner):
+                    self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, 0.0, 0.0, 0.0)
                     return slot
-        raise RuntimeError(f"more than {self.SLOTS} workers")
+            return None
+        finally:
+            self._lock.release()
 
     def publish(self, slot: int, busy: float, at: float) -> None:
-        pid, _, _ = self._read(slot)
-        self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, busy, at)
+        pid = self._read(slot)[0]
+        self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, busy, at, 0.0)
+
+    def in_request(self, slot: int, since: float) -> None:
+        """The worker has been in a request since `since` (0: in none)."""
+        self._SINCE.pack_into(self._memory, slot * self._SLOT.size + self._SINCE_AT, since)
 
     def least_busy_other(self, slot: int, now: float, fresh: float) -> float | None:
-        """The busy fraction of the least busy other live worker; None where there is no other."""
+        """The busy fraction of the least busy other worker; None where there is no other."""
         least = None
         for other in range(self.SLOTS):
-            pid, busy, at = self._read(other)
-            if other == slot or pid == 0 or not _alive(pid):
+            if other == slot:
                 continue
-            busy = busy if now - at <= fresh else 0.0
+            pid, busy, at, since = self._read(other)
+            if not self._is_worker(pid):
+                continue
+            if now - at > fresh:  # nothing published lately: idle, or in one long request
+                busy = 1.0 if since and now - since > fresh else 0.0
             least = busy if least is None else min(least, busy)
         return least
 
-    def _read(self, slot: int) -> tuple[int, float, float]:
+    def _read(self, slot: int) -> tuple[int, float, float, float]:
         return self._SLOT.unpack_from(self._memory, slot * self._SLOT.size)
 
+    def _is_worker(self, pid: int) -> bool:
+        """A live child of the server that made this memory (Linux /proc)."""
+        if pid <= 0:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return False
+        return fields[0] != "Z" and int(fields[1]) == self._server  # state, parent
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process under a reused pid: not ours, but alive
-        return True
-    return True
+
+def worker_loads(settings: Settings) -> WorkerLoads | None:
+    """The memory a server's workers share their loads in, where they can: with more than one worker (a
+    client asked to connect anew would come back to the only one), forked from the server (granian starts
+    them as `multiprocessing` does; spawned ones would be sent an mmap, which cannot be pickled)."""
+    if settings.workers < 2 or multiprocessing.get_start_method() != "fork":
+        return None
+    return WorkerLoads()
 
 
 class ConnectionRebalancer:
@@ -212,6 +239,7 @@ class ConnectionRebalancer:
         self,
         app: Callable,
         loads: WorkerLoads,
+        slot: int,
         *,
         busy: float,
         window: float = 0.25,
@@ -220,7 +248,7 @@ class ConnectionRebalancer:
     ):
         self._app = app
         self._loads = loads
-        self._slot = loads.claim(os.getpid())
+        self._slot = slot
         self.busy = busy
         self.window = window
         self.interval = interval
@@ -239,14 +267,18 @@ class ConnectionRebalancer:
                 headers = [*headers, ("Connection", "close")]
             return start_response(status, headers, exc_info)
 
+        self._loads.in_request(self._slot, started)
         try:
             return self._app(environ, respond)
         finally:
+            self._loads.in_request(self._slot, 0.0)
             self._account(started, self._clock())
 
     def _ask(self, environ: dict) -> bool:
         now = self._clock()
         if not self.asking or now < self._next_ask or environ.get("SERVER_PROTOCOL") != "HTTP/1.1":
+            return False
+        if now - self._window_start >= 2 * self.window:  # idle since that judgement: it no longer holds
             return False
         self._next_ask = now + self.interval
         self.asked += 1
@@ -267,8 +299,8 @@ class ConnectionRebalancer:
 
 
 def served_gateway(settings: Settings, loads: WorkerLoads | None = None) -> Callable:
-    """The gateway's WSGI app, built in a worker process, behind the worker's WorkerWatchdog and, with more
-    than one worker, its ConnectionRebalancer (`loads`: the server's, shared by its workers). On SQLite the
+    """The gateway's WSGI app, built in a worker process, behind the worker's WorkerWatchdog and, given the
+    server's `loads` (worker_loads), its ConnectionRebalancer. On SQLite the
     worker also checkpoints the WAL from a thread of its own, so that requests never do; started here, in the
     worker, which never forks (SQLite must not be in use by another thread of a process that forks)."""
     from gateway.app import create_app
@@ -281,14 +313,15 @@ def served_gateway(settings: Settings, loads: WorkerLoads | None = None) -> Call
     watchdog = WorkerWatchdog(app.wsgi_app, settings.request_timeout)
     app.wsgi_app = app.extensions["zvarot_watchdog"] = watchdog
     watchdog.start()
-    if loads is not None and settings.workers > 1:  # with one worker, a client asked to reconnect comes back
-        rebalancer = ConnectionRebalancer(app.wsgi_app, loads, busy=settings.rebalance_busy)
+    slot = loads.claim(os.getpid()) if loads is not None else None
+    if slot is not None:
+        rebalancer = ConnectionRebalancer(app.wsgi_app, loads, slot, busy=settings.rebalance_busy)
         app.wsgi_app = app.extensions["zvarot_rebalancer"] = rebalancer
     return app
 
 
 def run_server(settings: Settings) -> None:
-    loads = WorkerLoads()  # before granian forks the workers, which share it
+    loads = worker_loads(settings)  # before granian forks the workers, which share it
     serve_wsgi(partial(served_gateway, settings, loads), settings.host, settings.port, settings.workers)
 
 
