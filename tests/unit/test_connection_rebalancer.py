@@ -141,12 +141,18 @@ def test_a_worker_in_one_long_request_is_not_taken_for_idle(other_worker):
     assert worker.rebalancer.asking
 
 
-def test_a_worker_that_has_gone_is_no_room_for_clients(other_worker):
+def _saturated_beside(other_worker) -> tuple[Clock, Worker]:
+    """A worker busy throughout two windows beside an idle other: asking."""
     loads, clock = WorkerLoads(), Clock()
     loads.claim(other_worker.pid)
     worker = Worker(loads, clock)
     worker.run(0.5)
     assert worker.rebalancer.asking
+    return clock, worker
+
+
+def test_a_worker_that_has_gone_is_no_room_for_clients(other_worker):
+    _, worker = _saturated_beside(other_worker)
     other_worker.kill()
     other_worker.wait()
     worker.run(0.5)
@@ -154,11 +160,7 @@ def test_a_worker_that_has_gone_is_no_room_for_clients(other_worker):
 
 
 def test_a_judgement_does_not_outlive_an_idle_gap(other_worker):
-    loads, clock = WorkerLoads(), Clock()
-    loads.claim(other_worker.pid)
-    worker = Worker(loads, clock)
-    worker.run(0.5)
-    assert worker.rebalancer.asking
+    clock, worker = _saturated_beside(other_worker)
     clock.now += 5.0  # minutes of quiet would do the same
     assert "Connection" not in worker.request()
 
