@@ -145,6 +145,8 @@ class WorkerLoads:
 
     SLOTS = 64
     _SLOT = struct.Struct("<qddd")
+    _LOAD = struct.Struct("<ddd")  # all but the pid
+    _LOAD_AT = struct.calcsize("<q")
     _SINCE = struct.Struct("<d")
     _SINCE_AT = struct.calcsize("<qdd")  # the offset of "in a request since" within a slot
 
@@ -168,8 +170,8 @@ class WorkerLoads:
             self._lock.release()
 
     def publish(self, slot: int, busy: float, at: float) -> None:
-        pid = self._read(slot)[0]
-        self._SLOT.pack_into(self._memory, slot * self._SLOT.size, pid, busy, at, 0.0)
+        """Between requests: how busy the worker was in the window that ended `at`."""
+        self._LOAD.pack_into(self._memory, slot * self._SLOT.size + self._LOAD_AT, busy, at, 0.0)
 
     def in_request(self, slot: int, since: float) -> None:
         """The worker has been in a request since `since` (0: in none)."""
