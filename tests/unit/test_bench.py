@@ -4,6 +4,7 @@ the WAL frames an appeal writes on SQLite."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ from gateway.bench import (
     target_lines,
     wal_frames,
     wal_pages,
+    wrk_run,
 )
 from gateway.config import Settings
 from gateway.demo.seed import seed_demo_world
@@ -184,3 +186,63 @@ def test_a_process_tree_holds_the_children_and_cpu_is_read_from_it():
         pass
     assert cpu_seconds([os.getpid()]) - before >= 0.1
     assert cpu_seconds([child.pid]) == 0  # gone and reaped: counts nothing, raises nothing
+
+
+@pytest.fixture
+def counting_server():
+    """A loopback HTTP server that answers every POST with 201 and keeps each body it was sent."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 - the name http.server dispatches to
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # wrk drops its connections at the end of the run, mid-request
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package) is not installed")
+def test_wrk_counts_a_document_sent_again_as_an_error_not_as_throughput(counting_server, tmp_path):
+    """Three documents for a one-second run: wrk's threads start their documents again once they have sent
+    them all. Those requests are duplicates, which the gateway would answer without storing anything, so the
+    run's throughput counts only the three first sendings."""
+    port, bodies = counting_server
+    docs = [b"<doc>%d</doc>" % i for i in range(3)]
+    rate, _p50, _p99, errors = wrk_run(port, docs, connections=2, seconds=1, home=tmp_path)
+    assert set(bodies) == set(docs)
+    assert len(bodies) > 100  # it did send them again, many times
+    assert errors >= len(bodies) - len(docs) - 2  # all but the first sendings (2 may be in flight at the end)
+    assert rate * 1.0 <= len(docs) * 1.1
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package) is not installed")
+def test_wrk_reports_no_error_while_every_document_is_new(counting_server, tmp_path):
+    port, bodies = counting_server
+    docs = [b"<doc>%d</doc>" % i for i in range(200_000)]
+    rate, _p50, _p99, errors = wrk_run(port, docs, connections=2, seconds=1, home=tmp_path)
+    assert errors == 0
+    assert 0 < len(bodies) < len(docs)
+    assert len(set(bodies)) == len(bodies)  # no document twice
+    assert rate > 0
