@@ -233,8 +233,8 @@ def test_wrk_counts_a_document_sent_again_as_an_error_not_as_throughput(counting
     rate, _p50, _p99, errors = wrk_run(port, docs, connections=2, seconds=1, home=tmp_path)
     assert set(bodies) == set(docs)
     assert len(bodies) > 100  # it did send them again, many times
-    assert errors >= len(bodies) - len(docs) - 2  # all but the first sendings (2 may be in flight at the end)
-    assert rate * 1.0 <= len(docs) * 1.1
+    assert errors >= len(bodies) - len(docs)  # all but the first sendings
+    assert rate <= len(docs) * 1.1  # docs/s of a one-second run: only the first sendings count
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package) is not installed")
