@@ -18,6 +18,8 @@ from gateway.bench import (
     PAGE_ONE,
     connections_by_process,
     cpu_seconds,
+    idle_shares,
+    machine_ticks,
     make_appeals,
     median_run,
     process_tree,
@@ -186,6 +188,26 @@ def test_a_process_tree_holds_the_children_and_cpu_is_read_from_it():
         pass
     assert cpu_seconds([os.getpid()]) - before >= 0.1
     assert cpu_seconds([child.pid]) == 0  # gone and reaped: counts nothing, raises nothing
+
+
+def test_the_machine_idle_and_io_wait_shares_come_from_the_difference_of_two_readings():
+    before = [100, 0, 50, 1000, 10, 0, 5, 0]
+    after = [400, 0, 150, 1400, 110, 0, 35, 0]  # 300 user, 100 system, 400 idle, 100 I/O wait, 30 softirq
+    idle, io_wait = idle_shares(before, after)
+    assert idle == pytest.approx(400 / 930)
+    assert io_wait == pytest.approx(100 / 930)
+    assert idle_shares(after, after) == (0.0, 0.0)
+
+
+def test_the_machine_ticks_are_read_and_grow():
+    first = machine_ticks()
+    assert len(first) == 8
+    deadline = time.monotonic() + 0.2
+    while time.monotonic() < deadline:  # bounded: 0.2 s, this process busy or the machine idle
+        pass
+    second = machine_ticks()
+    assert sum(second) > sum(first)
+    assert all(b >= a for a, b in zip(first, second, strict=True))
 
 
 @pytest.fixture
