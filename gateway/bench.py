@@ -405,7 +405,7 @@ def machine_ticks() -> list[int]:
 def idle_shares(before: list[int], after: list[int]) -> tuple[float, float]:
     """The shares of the machine's time between two `machine_ticks` readings spent idle and in I/O wait. A
     saturated run with idle cores is held up by waits (a worker in fsync or waiting for the write lock), not
-    by CPU: on SQLite that wait was 10-16 % of the machine on 2026-12-07."""
+    by CPU: on SQLite that wait was 14-17 % of the machine on 2026-12-07."""
     spent = [b - a for a, b in zip(before, after, strict=True)]
     total = sum(spent)
     if total <= 0:
