@@ -1,5 +1,11 @@
 # The two commands of the README: `make up` (set up and serve) and `make test`.
-PYTHON ?= python3
+# The interpreter of the virtual environment: the distribution's CPython when it is >= 3.11 and can make a venv
+# with pip (Debian builds it with PGO and LTO), else python3 from PATH. pyenv's default builds, first on PATH on
+# this project's machine, have neither: under them an appeal cost 5-9 % more CPU (docs/performance.md). An
+# existing .venv is kept; `make clean` then `make PYTHON=python3.12 up` chooses another.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
+	>/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import multiprocessing as mp
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -504,6 +505,7 @@ def _run(
         f"appeal size: {len(docs[0])} bytes; database: {database}; "
         f"{os.cpu_count()} cores; {workers} granian workers; {clients} client connections"
     )
+    print(f"interpreter: {interpreter()}")
     results: dict = {"size": len(docs[0])}
 
     bare = bare_loop(settings, docs[:2000], workers, seconds)
@@ -584,6 +586,12 @@ def _run(
     for line in target_lines(results, postgres=url.startswith("postgresql"), rate=rate):
         print(line)
     return results
+
+
+def interpreter() -> str:
+    """Which CPython ran: builds differ by more than most changes worth measuring (pyenv's default build,
+    without PGO and LTO, cost an appeal 5-9 % more CPU than Debian's here)."""
+    return f"Python {platform.python_version()} ({os.path.realpath(sys.executable)})"
 
 
 def ratio_of_rounds(floors: list[tuple], fulls: list[tuple]) -> float:

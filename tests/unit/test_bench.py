@@ -4,6 +4,7 @@ the WAL frames an appeal writes on SQLite."""
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import socket
 import sqlite3
@@ -19,6 +20,7 @@ from gateway.bench import (
     connections_by_process,
     cpu_seconds,
     idle_shares,
+    interpreter,
     machine_ticks,
     make_appeals,
     median_run,
@@ -268,3 +270,10 @@ def test_wrk_reports_no_error_while_every_document_is_new(counting_server, tmp_p
     assert 0 < len(bodies) < len(docs)
     assert len(set(bodies)) == len(bodies)  # no document twice
     assert rate > 0
+
+
+def test_the_interpreter_is_named_by_its_version_and_its_file():
+    line = interpreter()
+    assert line.startswith(f"Python {platform.python_version()} (") and line.endswith(")")
+    path = line[line.index("(") + 1 : -1]
+    assert os.path.isabs(path) and os.path.samefile(path, sys.executable)

@@ -1,0 +1,54 @@
+"""The Makefile's choice of interpreter for .venv (the README's two commands start there)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_PYTHON = "print-python: ; @echo $(PYTHON)"
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+def chosen_python(*assignments: str) -> str:
+    """What `make` would create .venv with, given these variable assignments."""
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), *assignments, "--eval", PRINT_PYTHON, "print-python"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()
+
+
+def test_a_system_python_that_can_make_a_venv_is_chosen(tmp_path):
+    # Stands for the distribution's python3: a link to the interpreter under this virtual environment
+    # (>= 3.11, with ensurepip or without).
+    base = os.path.realpath(sys.executable)
+    system = tmp_path / "python3"
+    system.symlink_to(base)
+    has_ensurepip = subprocess.run([base, "-c", "import ensurepip"], capture_output=True).returncode == 0
+    expected = str(system) if has_ensurepip else "python3"
+    assert chosen_python(f"SYSTEM_PYTHON={system}") == expected
+
+
+def test_a_system_python_older_than_3_11_is_passed_over(tmp_path):
+    old = tmp_path / "python3"
+    old.write_text("#!/bin/sh\n# answers like a Python older than 3.11: the version check fails\nexit 1\n")
+    old.chmod(0o755)
+    assert chosen_python(f"SYSTEM_PYTHON={old}") == "python3"
+
+
+def test_without_a_system_python_python3_from_path_is_used(tmp_path):
+    assert chosen_python(f"SYSTEM_PYTHON={tmp_path / 'absent'}") == "python3"
+
+
+def test_the_caller_chooses_over_both():
+    assert chosen_python("PYTHON=python3.12") == "python3.12"
