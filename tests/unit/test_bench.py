@@ -262,6 +262,20 @@ def test_wrk_counts_a_document_sent_again_as_an_error_not_as_throughput(counting
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package) is not installed")
+def test_for_the_http_floor_a_document_sent_again_is_throughput(counting_server, tmp_path):
+    """The floor keeps nothing and does the same work for every document, sent before or not: a wrk thread
+    that has sent its share and starts again is still measuring the floor."""
+    port, bodies = counting_server
+    docs = [b"<doc>%d</doc>" % i for i in range(3)]
+    rate, _p50, _p99, errors = wrk_run(
+        port, docs, connections=2, seconds=1, home=tmp_path, resends_are_errors=False
+    )
+    assert len(bodies) > 100
+    assert errors == 0
+    assert rate > len(docs) * 10  # the resends count: far more than the three first sendings
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package) is not installed")
 def test_wrk_reports_no_error_while_every_document_is_new(counting_server, tmp_path):
     port, bodies = counting_server
     docs = [b"<doc>%d</doc>" % i for i in range(200_000)]
