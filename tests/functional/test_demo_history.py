@@ -23,7 +23,9 @@ from gateway.demo import world
 from gateway.demo.history import CONDUCT, NEWCOMERS, plan_history, seed_demo_history
 from gateway.domain.appeals import lifecycle
 from gateway.domain.appeals.events import EventKind
+from gateway.domain.ratings.policy import RatingPolicy
 from gateway.domain.ratings.weeks import IsoWeek
+from gateway.domain.reports.schedule import DECIDED, ReceivedReport, official_schedule
 from gateway.interfaces.cli.main import bootstrap
 from gateway.interfaces.http.openapi import openapi_document
 from gateway.services.operators import add_operator
@@ -159,7 +161,7 @@ def test_the_ratings_api_ranks_demo_officials_with_components_and_samples(fresh)
     best, worst = week["best"][0], week["worst"][0]
     assert best["official"]["id"] != worst["official"]["id"] and best["score"] > worst["score"]
     assert best == ranking[0] and worst == ranking[-1]
-    # the newcomer took up the post two weeks before the week: too few reports due for a rank
+    # the newcomer took up the post a week before the week: too few reports due for a rank
     waiting = {e["official"]["id"]: e for e in week["insufficient_data"]}
     assert waiting[NEWCOMER]["components"]["report_schedule"]["sample"] < 3
     assert waiting[NEWCOMER]["rank"] is None and waiting[NEWCOMER]["composite"] is None
@@ -296,6 +298,23 @@ def test_the_same_day_gives_the_same_history(gateway):
     for report in first.reports:
         assert report.start <= ratings.deadlines.local_date(report.at) and report.at < cutoff
         assert all(report.at < review.at < cutoff for review in report.reviews)
+
+
+def test_the_newcomer_has_too_few_reports_due_for_a_rank_whatever_the_day(gateway):
+    """The demo history is drawn from a seed that includes the day it is made. Whatever the day, the reports
+    the newcomer owes by the end of the rated week and that are decided by then (on time, late, missing; a
+    weekly report sent before its week ended counts) stay below the ratings' minimum: the newcomer is never
+    ranked by the draw. (With a start two weeks before the rated week, the draws of 8 December 2026 made it
+    three.)"""
+    ratings = gateway.ratings
+    for offset in range(35):  # five weeks of days, every weekday and both month ends among them
+        today = date(2026, 11, 23) + timedelta(days=offset)
+        plan = plan_history(today, [NEWCOMER], ratings.deadlines, ratings.schedule)
+        as_of = plan.weeks[-1].end(ratings.timezone)
+        received = [ReceivedReport(r.kind, r.start, r.at, r.id) for r in plan.reports]
+        due = official_schedule([(plan.starts[NEWCOMER], None)], received, as_of, ratings.schedule)
+        decided = [d for d in due if d.status in DECIDED]
+        assert len(decided) < RatingPolicy().min_reports, (today, decided)
 
 
 def test_on_a_fixed_day_the_best_and_the_worst_are_who_the_demo_means(gateway, client):
