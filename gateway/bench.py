@@ -504,8 +504,10 @@ def _run(
     seed_demo_world(session_factory(engine))
     engine.dispose()
 
-    # More documents than a saturated run can send: the HTTP floor serves ~2,500-2,800 a second here, the
-    # gateway ~1,000. The floor stores nothing, so it gets the same documents as the gateway's run after it.
+    # More documents than the gateway's saturated run can send (~1,000 a second here), so that it never sees
+    # one twice. The floor stores nothing, so it gets the same documents as the gateway's run after it; at
+    # ~2,500-3,300 a second one of wrk's two threads can run past its half, and those resends count as the
+    # floor's throughput (wrk_run).
     step = int(seconds * 4000)
     paced = int(seconds * rate) + clients
     needed = FRAMES_FROM + rounds * (step + paced) + 100

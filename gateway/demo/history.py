@@ -105,8 +105,9 @@ CONDUCT: Mapping[str, Conduct] = {
     "off-regional-adviser": Conduct(0.2, 0.8, 3.6, 0.85, 0.1, 3.6),
 }
 # Took up their post this many days before the last finished week's Monday: too few reports due for a rank.
-# A week: by the end of the rated week they owe two weekly reports, fewer than the ratings' minimum of three
-# whatever the draws (with two weeks, a third report sent before the rated week ended ranked them some days).
+# A week: by the end of the rated week at most two of their due reports are decided (the weekly reports of the
+# week before and of the rated week), fewer than the ratings' minimum of three whatever the draws (with two
+# weeks, a third report sent before the rated week ended ranked them on some days).
 NEWCOMERS: Mapping[str, int] = {"off-education-deputy-higher": 7}
 
 

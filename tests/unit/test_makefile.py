@@ -40,9 +40,20 @@ def test_a_system_python_that_can_make_a_venv_is_chosen(tmp_path):
 
 
 def test_a_system_python_older_than_3_11_is_passed_over(tmp_path):
+    # This interpreter, made to say it is 3.10 before running the Makefile's check: with ensurepip there, only
+    # the version check can turn it down.
+    base = os.path.realpath(sys.executable)
+    if subprocess.run([base, "-c", "import ensurepip"], capture_output=True).returncode != 0:
+        pytest.skip("this interpreter has no ensurepip: the check would turn it down for that")
     old = tmp_path / "python3"
-    old.write_text("#!/bin/sh\n# answers like a Python older than 3.11: the version check fails\nexit 1\n")
+    old.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = -c ] || exit 2\n'
+        f"exec {base} -c \"import sys; sys.version_info = (3, 10, 14, 'final', 0)\n$2\"\n"
+    )
     old.chmod(0o755)
+    says = subprocess.run([old, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True)
+    assert says.stdout.strip() == b"(3, 10)"
     assert chosen_python(f"SYSTEM_PYTHON={old}") == "python3"
 
 
