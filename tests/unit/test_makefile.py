@@ -17,9 +17,12 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def chosen_python(*assignments: str) -> str:
-    """What `make` would create .venv with, given these variable assignments."""
+    """What `make` would create .venv with, given these variable assignments (and none from outside: an
+    exported PYTHON, or one passed down from an outer `make PYTHON=… test` through MAKEFLAGS, would win)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "SYSTEM_PYTHON", "MAKEFLAGS", "MFLAGS")}
     result = subprocess.run(
         ["make", "-s", "-C", str(ROOT), *assignments, "--eval", PRINT_PYTHON, "print-python"],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
