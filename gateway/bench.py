@@ -331,11 +331,15 @@ def _server(command: list[str], env: dict, port: int):
 
 
 @contextmanager
-def _watching(server: subprocess.Popen, port: int, split_after: float):
+def _watching(server: subprocess.Popen, port: int, split_after: float, *, database_server: str = ""):
     """Around one HTTP run: the CPU the server's processes used, and how the clients' connections were
-    spread over its workers `split_after` seconds in (a thread reads it then)."""
+    spread over its workers `split_after` seconds in (a thread reads it then). With `database_server` (a
+    command name: "postgres"), also the CPU of that server's processes, where it runs on this machine: a
+    backend started during the run counts whole, one that ended during it counts nothing."""
     pids = process_tree(server.pid)
     seen: dict = {"split": []}
+    database_before = processes_named(database_server) if database_server else []
+    database_cpu = cpu_seconds(database_before)
 
     def read_split() -> None:
         time.sleep(split_after)
@@ -346,6 +350,8 @@ def _watching(server: subprocess.Popen, port: int, split_after: float):
     reader.start()
     yield seen
     seen["cpu"] = cpu_seconds(pids) - before
+    if database_before:
+        seen["database_cpu"] = cpu_seconds(processes_named(database_server)) - database_cpu
     seen["machine"] = idle_shares(machine_before, machine_ticks())
     reader.join(timeout=5)
 
@@ -355,8 +361,11 @@ def _report_server(seen: dict, figures, seconds: float) -> None:
     per_appeal = f"{1000 * seen['cpu'] / answered:.2f} ms" if answered else "n/a"
     split = " + ".join(str(n) for n in seen["split"]) or "none seen"
     idle, io_wait = seen["machine"]
+    database = ""
+    if "database_cpu" in seen and answered:
+        database = f" (and PostgreSQL's processes {1000 * seen['database_cpu'] / answered:.2f} ms)"
     print(
-        f"    the server: {per_appeal} of CPU per appeal; client connections per worker: {split}; "
+        f"    the server: {per_appeal} of CPU per appeal{database}; client connections per worker: {split}; "
         f"the machine: {idle:.0%} idle, {io_wait:.0%} in I/O wait"
     )
 
@@ -409,6 +418,22 @@ def cpu_seconds(pids: list[int]) -> float:
         if (fields := _stat(pid)) is not None:
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def processes_named(command: str) -> list[int]:
+    """This machine's processes running `command` (as /proc names it): a local PostgreSQL server's
+    postmaster and backends, whose CPU the gateway's own figure leaves out."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as fh:
+                if fh.read().strip() == command:
+                    found.append(int(entry))
+        except OSError:  # gone meanwhile
+            continue
+    return found
 
 
 def machine_ticks() -> list[int]:
@@ -559,6 +584,7 @@ def _run(
         unsent += count
         return docs[unsent - count : unsent]
 
+    database_server = "postgres" if url.startswith("postgresql") else ""  # its CPU, where it runs here
     suffix = ""
     for round_ in range(1, rounds + 1):
         if rounds > 1:
@@ -569,13 +595,14 @@ def _run(
         runs["floor"].append(figures)
         _report(f"HTTP floor, no storage ({generator}{suffix})", figures)
         with _server(serve, env, port) as server:
-            with _watching(server, port, split_after=seconds / 2) as seen:
+            with _watching(server, port, split_after=seconds / 2, database_server=database_server) as seen:
                 _, figures = _saturate(port, batch, clients, seconds, home)
             runs["http"].append(figures)
             _report(f"HTTP full pipeline ({generator}{suffix})", figures)
             _report_server(seen, figures, max(1, round(seconds)))
             # http_run's clients start half a second after it is called
-            with _watching(server, port, split_after=0.5 + seconds / 2) as seen:
+            watch = {"split_after": 0.5 + seconds / 2, "database_server": database_server}
+            with _watching(server, port, **watch) as seen:
                 figures = http_run(port, take(paced), clients, seconds, rate)
             runs["paced"].append(figures)
             _report(f"HTTP full pipeline paced at {rate:.0f} docs/s{suffix}", figures)

@@ -17,6 +17,7 @@ import pytest
 
 from gateway.bench import (
     PAGE_ONE,
+    _report_server,
     connections_by_process,
     cpu_seconds,
     idle_shares,
@@ -25,6 +26,7 @@ from gateway.bench import (
     make_appeals,
     median_run,
     process_tree,
+    processes_named,
     ratio_of_rounds,
     target_lines,
     wal_frames,
@@ -190,6 +192,27 @@ def test_a_process_tree_holds_the_children_and_cpu_is_read_from_it():
         pass
     assert cpu_seconds([os.getpid()]) - before >= 0.1
     assert cpu_seconds([child.pid]) == 0  # gone and reaped: counts nothing, raises nothing
+
+
+def test_processes_are_found_by_their_command_name():
+    with subprocess.Popen(["sleep", "30"]) as child:
+        try:
+            deadline = time.monotonic() + 5
+            while child.pid not in processes_named("sleep") and time.monotonic() < deadline:
+                time.sleep(0.01)  # bounded: until the child has exec'd sleep
+            assert child.pid in processes_named("sleep")
+            assert os.getpid() not in processes_named("sleep")
+            assert child.pid not in processes_named("postgres")
+        finally:
+            child.kill()
+
+
+def test_a_served_run_reports_the_database_servers_cpu_per_appeal_only_where_it_was_measured(capsys):
+    seen = {"cpu": 3.0, "split": [4, 4], "machine": (0.1, 0.05)}
+    _report_server(seen, (1000.0, 5.0, 9.0, 0), 2)  # 2,000 appeals
+    assert "1.50 ms of CPU per appeal; client" in capsys.readouterr().out
+    _report_server({**seen, "database_cpu": 1.2}, (1000.0, 5.0, 9.0, 0), 2)
+    assert "1.50 ms of CPU per appeal (and PostgreSQL's processes 0.60 ms)" in capsys.readouterr().out
 
 
 def test_the_machine_idle_and_io_wait_shares_come_from_the_difference_of_two_readings():
