@@ -273,6 +273,8 @@ def systems() -> None:
 
 @systems.command("list")
 def systems_list() -> None:
+    """Every registered system: id, kind, name, the org units it serves, the document types it may send and
+    how it receives status updates."""
     from sqlalchemy import select
 
     from gateway.store.directory import System, SystemAgency
@@ -317,6 +319,8 @@ def systems_add(
     endpoint: str | None,
     delivery: str,
 ) -> None:
+    """Register a system that may send documents (its seal's certificate carries UID=<id>): a portal or an
+    agency's DMS, the org units it serves and the document types it may send."""
     from gateway.store.database import writing
     from gateway.store.directory import System, SystemAgency
     from gateway.store.models import DEMO_SENDER
