@@ -77,7 +77,13 @@ def ratings_service(settings: Settings, deadlines: DeadlinePolicy | None = None)
     )
 
 
-def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
+def build_gateway(
+    settings: Settings, engine: Engine | None = None, *, domain_effects: bool = True
+) -> Gateway:
+    """The gateway's parts, wired. `domain_effects=False` leaves the ingest pipeline as the core issue (#2)
+    specified it: documents verified, authorized, deduplicated, kept and receipted, nothing routed, no
+    StatusUpdate, no inbox item. Only `zvarot bench` serves it so, to measure that scope apart from the
+    appeals' own work."""
     engine = engine or make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     sessions = session_factory(engine)
     certificates = CertificateVerifier(TrustStore.load(settings.trust_dir))
@@ -95,7 +101,7 @@ def build_gateway(settings: Settings, engine: Engine | None = None) -> Gateway:
         certificates=certificates,
         receipts=ReceiptIssuer(signer, settings.gateway_uid),
         sessions=sessions,
-        effects=effects,
+        effects=effects if domain_effects else None,
     )
     ratings = ratings_service(settings, deadlines)
     return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings)

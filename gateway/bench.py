@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from lxml import etree
@@ -130,6 +131,23 @@ def serve_floor(port: int, workers: int) -> None:
     from gateway.interfaces.cli.server import serve_wsgi
 
     serve_wsgi(floor_app, "127.0.0.1", port, workers)
+
+
+def _core_gateway(settings: Settings):
+    from gateway.app import build_gateway
+
+    return build_gateway(settings, domain_effects=False)
+
+
+def serve_core(port: int, workers: int) -> None:
+    """`python -c` target: the gateway served exactly as `zvarot serve` serves it, its ingest pipeline as the
+    core issue specified it (verify, authorize, deduplicate, keep, receipt) without the appeals' own work
+    (routing, the event, a StatusUpdate for two systems, inbox items)."""
+    from gateway.interfaces.cli.server import serve_wsgi, served_gateway, worker_loads
+
+    settings = Settings.from_env()
+    loads = worker_loads(settings)
+    serve_wsgi(partial(served_gateway, settings, loads, _core_gateway), "127.0.0.1", port, workers)
 
 
 def bare_loop(settings: Settings, docs: list[bytes], processes: int, seconds: float) -> float:
@@ -535,7 +553,7 @@ def _run(
     # floor's throughput (wrk_run).
     step = int(seconds * 4000)
     paced = int(seconds * rate) + clients
-    needed = FRAMES_FROM + rounds * (step + paced) + 100
+    needed = FRAMES_FROM + rounds * 2 * (step + paced) + 100  # the core pipeline's runs keep theirs too
     print(f"preparing {needed} signed appeals …", flush=True)
     docs = make_appeals(settings.pki_dir, needed)
     database = (
@@ -574,9 +592,10 @@ def _run(
     }
     serve = [sys.executable, "-m", "gateway", "serve"]
     floor = [sys.executable, "-c", f"from gateway.bench import serve_floor; serve_floor({port}, {workers})"]
+    core = [sys.executable, "-c", f"from gateway.bench import serve_core; serve_core({port}, {workers})"]
     # The floor and the gateway alternate, round after round: this machine's speed drifts by more than the
     # differences worth measuring, so a ratio is taken between runs next to each other.
-    runs: dict[str, list] = {"floor": [], "http": [], "paced": []}
+    runs: dict[str, list] = {"floor": [], "core": [], "core_paced": [], "http": [], "paced": []}
     unsent = FRAMES_FROM  # every request of every run is a document not sent before
 
     def take(count: int) -> list[bytes]:
@@ -594,38 +613,52 @@ def _run(
             generator, figures = _saturate(port, batch, clients, seconds, home, stores=False)
         runs["floor"].append(figures)
         _report(f"HTTP floor, no storage ({generator}{suffix})", figures)
-        with _server(serve, env, port) as server:
-            with _watching(server, port, split_after=seconds / 2, database_server=database_server) as seen:
-                _, figures = _saturate(port, batch, clients, seconds, home)
-            runs["http"].append(figures)
-            _report(f"HTTP full pipeline ({generator}{suffix})", figures)
-            _report_server(seen, figures, max(1, round(seconds)))
-            # http_run's clients start half a second after it is called
-            watch = {"split_after": 0.5 + seconds / 2, "database_server": database_server}
-            with _watching(server, port, **watch) as seen:
-                figures = http_run(port, take(paced), clients, seconds, rate)
-            runs["paced"].append(figures)
-            _report(f"HTTP full pipeline paced at {rate:.0f} docs/s{suffix}", figures)
-            _report_server(seen, figures, seconds)
+        for command, label, saturated, paced_key, documents in (
+            (core, "HTTP core pipeline", "core", "core_paced", take(step)),
+            (serve, "HTTP full pipeline", "http", "paced", batch),
+        ):
+            with _server(command, env, port) as server:
+                watch = {"split_after": seconds / 2, "database_server": database_server}
+                with _watching(server, port, **watch) as seen:
+                    _, figures = _saturate(port, documents, clients, seconds, home)
+                runs[saturated].append(figures)
+                _report(f"{label} ({generator}{suffix})", figures)
+                _report_server(seen, figures, max(1, round(seconds)))
+                # http_run's clients start half a second after it is called
+                watch["split_after"] = 0.5 + seconds / 2
+                with _watching(server, port, **watch) as seen:
+                    figures = http_run(port, take(paced), clients, seconds, rate)
+                runs[paced_key].append(figures)
+                _report(f"{label} paced at {rate:.0f} docs/s{suffix}", figures)
+                _report_server(seen, figures, seconds)
     results["rounds"] = runs
     results["floor"] = median_run(runs["floor"], key=0)
+    results["core"] = median_run(runs["core"], key=0)
+    results["core_paced"] = median_run(runs["core_paced"], key=2, lower_is_better=True)
     results["http"] = median_run(runs["http"], key=0)
     results["paced"] = median_run(runs["paced"], key=2, lower_is_better=True)
     if rounds > 1:
         print(f"medians of {rounds} rounds (docs/s; p99 for the paced runs):")
         _report("  HTTP floor", results["floor"])
+        _report("  HTTP core pipeline", results["core"])
+        _report(f"  HTTP core pipeline paced at {rate:.0f} docs/s", results["core_paced"])
         _report("  HTTP full pipeline", results["http"])
         _report(f"  HTTP full pipeline paced at {rate:.0f} docs/s", results["paced"])
     results["ratio_bare"] = results["http"][0] / bare
     results["ratio_floor"] = ratio_of_rounds(runs["floor"], runs["http"])
+    results["ratio_core_floor"] = ratio_of_rounds(runs["floor"], runs["core"])
     print(
         f"ratio end-to-end / bare loop:        {results['ratio_bare']:.2f}  (what HTTP, authorization and "
         f"storage cost)"
     )
     of_rounds = f", the median of {rounds} rounds' ratios" if rounds > 1 else ""
     print(
-        f"ratio end-to-end / HTTP floor:       {results['ratio_floor']:.2f}  (what durable storage costs"
+        f"ratio core pipeline / HTTP floor:    {results['ratio_core_floor']:.2f}  (what durable storage costs"
         f"{of_rounds})"
+    )
+    print(
+        f"ratio end-to-end / HTTP floor:       {results['ratio_floor']:.2f}  (what storage and an appeal's "
+        f"own work cost{of_rounds})"
     )
     for line in target_lines(results, postgres=url.startswith("postgresql"), rate=rate):
         print(line)
@@ -660,21 +693,46 @@ TARGET_RATIO = 0.5
 
 
 def target_lines(results: dict, *, postgres: bool, rate: float) -> list[str]:
-    """Each target with this run's figure and whether it was met: the benchmark says so, not the reader."""
+    """Each target with this run's figure and whether it was met: the benchmark says so, not the reader.
+    Judged twice where the run measured both: on the core pipeline, the scope the core issue set them for
+    (before appeals were routed), and on appeals with all their effects, as the gateway serves them."""
     database = "postgresql" if postgres else "sqlite"
-    docs_s, p99 = results["http"][0], results["paced"][2]
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    return [
-        f"target HTTP full >= {TARGET_DOCS_S[database]:.0f} docs/s on {database}: {docs_s:.0f} "
-        f"({verdict(docs_s >= TARGET_DOCS_S[database])})",
-        f"target p99 <= {TARGET_P99_MS:.0f} ms at {rate:.0f} docs/s: {p99:.1f} ms "
-        f"({verdict(p99 <= TARGET_P99_MS)})",
-        f"target ratio to the HTTP floor >= {TARGET_RATIO}: {results['ratio_floor']:.2f} "
-        f"({verdict(results['ratio_floor'] >= TARGET_RATIO)})",
-    ]
+    def judged(
+        label: str, docs_s: float, p99: float, ratio: float, *, of: str = "", ratio_of: str
+    ) -> list[str]:
+        return [
+            f"target HTTP {label} >= {TARGET_DOCS_S[database]:.0f} docs/s on {database}: {docs_s:.0f} "
+            f"({verdict(docs_s >= TARGET_DOCS_S[database])})",
+            f"target p99 <= {TARGET_P99_MS:.0f} ms at {rate:.0f} docs/s{of}: {p99:.1f} ms "
+            f"({verdict(p99 <= TARGET_P99_MS)})",
+            f"target ratio {ratio_of} >= {TARGET_RATIO}: {ratio:.2f} ({verdict(ratio >= TARGET_RATIO)})",
+        ]
+
+    lines = []
+    if "core" in results:
+        lines.append(
+            "the core pipeline (verify, authorize, deduplicate, keep, receipt; the core issue's scope):"
+        )
+        core = judged(
+            "core",
+            results["core"][0],
+            results["core_paced"][2],
+            results["ratio_core_floor"],
+            of=" (core)",
+            ratio_of="core / HTTP floor",
+        )
+        lines += [
+            *core,
+            "appeals with all their effects (routing, event, StatusUpdate for two systems, inbox):",
+        ]
+    full = judged(
+        "full", results["http"][0], results["paced"][2], results["ratio_floor"], ratio_of="to the HTTP floor"
+    )
+    return lines + full
 
 
 def _free_port() -> int:

@@ -300,14 +300,17 @@ class ConnectionRebalancer:
         self._window_start, self._busy_seconds = finished, 0.0
 
 
-def served_gateway(settings: Settings, loads: WorkerLoads | None = None) -> Callable:
-    """The gateway's WSGI app, built in a worker process, behind the worker's WorkerWatchdog and, given the
-    server's `loads` (worker_loads), its ConnectionRebalancer. On SQLite the
-    worker also checkpoints the WAL from a thread of its own, so that requests never do; started here, in the
-    worker, which never forks (SQLite must not be in use by another thread of a process that forks)."""
+def served_gateway(
+    settings: Settings, loads: WorkerLoads | None = None, build: Callable | None = None
+) -> Callable:
+    """The gateway's WSGI app, built in a worker process (by `build(settings)` where given: the bench's core
+    pipeline), behind the worker's WorkerWatchdog and, given the server's `loads` (worker_loads), its
+    ConnectionRebalancer. On SQLite the worker also checkpoints the WAL from a thread of its own, so that
+    requests never do; started here, in the worker, which never forks (SQLite must not be in use by another
+    thread of a process that forks)."""
     from gateway.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, build(settings) if build is not None else None)
     checkpointer = wal_checkpointer(settings.sqlalchemy_url)
     if checkpointer is not None:
         checkpointer.start()
