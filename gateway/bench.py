@@ -7,12 +7,16 @@ Four figures, each over the same pre-signed ~4 KB appeals and the same keys:
 - HTTP saturated: granian with N workers on loopback, closed-loop clients: docs/s, p50, p99;
 - HTTP paced at a fixed rate (default 500 docs/s): p50/p99 measured from each request's scheduled time, so
   a stall is not hidden by the client waiting for it (no coordinated omission).
+Three servers are measured over HTTP: the floor (the bare loop served, nothing kept), the core pipeline (the
+core issue's scope: verify, authorize, deduplicate, keep, receipt; appeals not routed) and the gateway as it
+serves appeals with all their effects; the targets are judged on the last two.
 On SQLite it also counts the WAL frames (pages written) per appeal, by table: exact where the throughput
 figures are noisy. After each served run it says what the server's processes spent in CPU per appeal (this
-machine's speed drifts by a factor of two within a day) and how the client connections fell on the workers
-(a worker is one core at most, and an uneven split alone can make a paced run miss the p99 target). The
-ratio HTTP/bare says what HTTP, storage and durability cost on top of the cryptography. With `rounds` > 1 the
-HTTP floor and the full gateway alternate that many times and the verdicts are taken on the medians.
+machine's speed drifts by a factor of two within a day; a local PostgreSQL's processes are counted apart) and
+how the client connections fell on the workers (a worker is one core at most, and an uneven split alone can
+make a paced run miss the p99 target). The ratio HTTP/bare says what HTTP, storage and durability cost on top
+of the cryptography. With `rounds` > 1 the floor, the core pipeline and the full gateway alternate that many
+times and the verdicts are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
 """
 
