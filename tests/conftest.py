@@ -119,3 +119,25 @@ def client(gateway):
     app = create_app(gateway=gateway)
     app.testing = True
     return app.test_client()
+
+
+@pytest.fixture
+def served_worker():
+    """`served_worker(settings, loads=None, build=None)`: the app a granian worker loads (served_gateway), its
+    watchdog and WAL checkpointer threads stopped and its engine disposed afterwards (the watchdog would end
+    this process, were a request to hang)."""
+    from gateway.interfaces.cli.server import served_gateway
+
+    apps = []
+
+    def serve(settings: Settings, loads=None, build=None):
+        apps.append(served_gateway(settings, loads, build))
+        return apps[-1]
+
+    yield serve
+    for app in apps:
+        app.extensions["zvarot_watchdog"].stop()
+        checkpointer = app.extensions.get("zvarot_wal_checkpointer")
+        if checkpointer is not None:
+            checkpointer.stop()
+        app.extensions["zvarot"].engine.dispose()

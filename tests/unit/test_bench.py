@@ -50,37 +50,30 @@ def test_benchmark_appeals_are_distinct_signed_appeals_of_the_asked_size(pki_dir
     assert outcomes == ["accepted"] * 5
 
 
-def test_the_core_pipeline_keeps_and_receipts_an_appeal_without_routing_it(pki_dir, settings, clean_db):
+def test_the_core_pipeline_keeps_and_receipts_an_appeal_without_routing_it(
+    pki_dir, settings, clean_db, served_worker
+):
     """What the bench serves as the core issue's scope: the same front door and pipeline (verify, authorize,
     deduplicate, keep, receipt), none of an appeal's own work."""
     from sqlalchemy import func, select, text
 
-    from gateway.interfaces.cli.server import served_gateway
     from gateway.store.models import Message
 
     seed_demo_world(session_factory(clean_db))
-    app = served_gateway(settings, build=_core_gateway)
-    try:
-        client = app.test_client()
-        [appeal] = make_appeals(pki_dir, 1)
-        headers = {"Content-Type": "application/xml"}
-        first = client.post("/api/v1/messages", data=appeal, headers=headers)
-        again = client.post("/api/v1/messages", data=appeal, headers=headers)
-        assert (first.status_code, again.status_code) == (201, 200)
-        assert again.data == first.data  # deduplicated: the original receipt
-        receipt = parse_document(first.data)
-        assert receipt.findtext(".//zv:Outcome", namespaces=ns.NSMAP) == "accepted"
-        assert receipt.find(".//zv:TrackingCode", ns.NSMAP) is None  # not routed
-        with clean_db.connect() as conn:
-            assert conn.scalar(select(func.count()).select_from(Message)) == 1
-            for table in ("appeals", "appeal_events", "outbox", "inbox_items"):
-                assert conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0  # noqa: S608 - our names
-    finally:
-        app.extensions["zvarot_watchdog"].stop()
-        checkpointer = app.extensions.get("zvarot_wal_checkpointer")
-        if checkpointer is not None:
-            checkpointer.stop()
-        app.extensions["zvarot"].engine.dispose()
+    client = served_worker(settings, build=_core_gateway).test_client()
+    [appeal] = make_appeals(pki_dir, 1)
+    headers = {"Content-Type": "application/xml"}
+    first = client.post("/api/v1/messages", data=appeal, headers=headers)
+    again = client.post("/api/v1/messages", data=appeal, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.data == first.data  # deduplicated: the original receipt
+    receipt = parse_document(first.data)
+    assert receipt.findtext(".//zv:Outcome", namespaces=ns.NSMAP) == "accepted"
+    assert receipt.find(".//zv:TrackingCode", ns.NSMAP) is None  # not routed
+    with clean_db.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Message)) == 1
+        for table in ("appeals", "appeal_events", "outbox", "inbox_items"):
+            assert conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0  # noqa: S608 - our names
 
 
 def _results(docs_s: float, p99: float, ratio: float) -> dict:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gateway.interfaces.cli.server import ConnectionRebalancer, WorkerLoads, served_gateway, worker_loads
+from gateway.interfaces.cli.server import ConnectionRebalancer, WorkerLoads, worker_loads
 
 HTTP11 = {"SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/healthz"}
 
@@ -173,13 +173,7 @@ def test_the_loads_are_shared_only_by_forked_workers_of_a_server_with_several(se
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_served_worker_rebalances_only_with_the_servers_loads(settings, workers):
+def test_a_served_worker_rebalances_only_with_the_servers_loads(settings, workers, served_worker):
     loads = worker_loads(settings.with_(workers=workers))
-    app = served_gateway(settings.with_(workers=workers), loads)
-    try:
-        assert ("zvarot_rebalancer" in app.extensions) is (workers > 1)
-    finally:
-        app.extensions["zvarot_watchdog"].stop()
-        checkpointer = app.extensions.get("zvarot_wal_checkpointer")
-        if checkpointer is not None:
-            checkpointer.stop()
+    app = served_worker(settings.with_(workers=workers), loads)
+    assert ("zvarot_rebalancer" in app.extensions) is (workers > 1)

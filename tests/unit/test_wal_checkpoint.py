@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gateway.interfaces.cli.server import served_gateway
 from gateway.store.database import (
     WAL_AUTOCHECKPOINT_PAGES,
     make_engine,
@@ -64,21 +63,14 @@ def test_the_checkpointer_thread_checkpoints_and_stops(tmp_path):
     engine.dispose()
 
 
-def test_each_worker_of_a_sqlite_gateway_runs_a_checkpointer(settings, tmp_path):
+def test_each_worker_of_a_sqlite_gateway_runs_a_checkpointer(settings, served_worker):
     """What a granian worker loads: the app, and on SQLite its own checkpointer thread; none on PostgreSQL."""
-    app = served_gateway(settings)
-    checkpointer = app.extensions.get("zvarot_wal_checkpointer")
-    try:
-        if settings.sqlalchemy_url.startswith("sqlite"):
-            assert checkpointer is not None and checkpointer._thread.is_alive()
-            assert checkpointer.database == settings.sqlalchemy_url.removeprefix("sqlite:///")
-        else:
-            assert checkpointer is None
-    finally:
-        app.extensions["zvarot_watchdog"].stop()  # it would end this process, were a request to hang
-        if checkpointer is not None:
-            checkpointer.stop()
-        app.extensions["zvarot"].engine.dispose()
+    checkpointer = served_worker(settings).extensions.get("zvarot_wal_checkpointer")
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        assert checkpointer is not None and checkpointer._thread.is_alive()
+        assert checkpointer.database == settings.sqlalchemy_url.removeprefix("sqlite:///")
+    else:
+        assert checkpointer is None
     assert wal_checkpointer("sqlite:///:memory:") is None
 
 
