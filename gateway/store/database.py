@@ -31,13 +31,28 @@ WAL_AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_INTERVAL = 0.1  # seconds: at ~1,000 appeals/s (~31,000 WAL frames/s) the WAL stays ~3,000 frames
 
 
+# The driver Zvarot installs for PostgreSQL. A plain libpq-style URL (what a PostgreSQL host hands out, and
+# what `psql` takes) would otherwise make SQLAlchemy look for psycopg2, which is not installed.
+_POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+POSTGRESQL_DRIVER = "postgresql+psycopg://"
+
+
+def driver_url(url: str) -> str:
+    """`url` with PostgreSQL's plain schemes read as psycopg 3; any other URL as it is."""
+    for scheme in _POSTGRESQL_SCHEMES:
+        if url.startswith(scheme):
+            return POSTGRESQL_DRIVER + url.removeprefix(scheme)
+    return url
+
+
 def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
-    """An engine for `url`; for SQLite with WAL and `PRAGMA synchronous=<sqlite_synchronous>`. FULL (the
-    default) fsyncs the WAL inside every COMMIT: a receipt is sent only for a document on disk (SPEC: "durably
-    committed"), so no receipt outlives its document across a power loss. NORMAL keeps commits across a crash
-    of the process only."""
+    """An engine for `url` (a plain postgresql:// means psycopg 3: driver_url); for SQLite with WAL and
+    `PRAGMA synchronous=<sqlite_synchronous>`. FULL (the default) fsyncs the WAL inside every COMMIT: a
+    receipt is sent only for a document on disk (SPEC: "durably committed"), so no receipt outlives its
+    document across a power loss. NORMAL keeps commits across a crash of the process only."""
     if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"PRAGMA synchronous={sqlite_synchronous!r}: one of {', '.join(SQLITE_SYNCHRONOUS)}")
+    url = driver_url(url)
     if url.startswith("sqlite"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -370,7 +385,7 @@ def scratch_database(url: str, sqlite_path: Path, prefix: str = "zs") -> Iterato
         yield f"sqlite:///{sqlite_path}"
         return
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    base = url.split("?", 1)[0]
+    base = driver_url(url).split("?", 1)[0]
     admin = make_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
