@@ -12,9 +12,10 @@ core issue's scope: verify, authorize, deduplicate, keep, receipt; appeals not r
 serves appeals with all their effects; the targets are judged on the last two.
 On SQLite it also counts the WAL frames (pages written) per appeal, by table: exact where the throughput
 figures are noisy. After each served run it says what the server's processes spent in CPU per appeal (this
-machine's speed drifts by a factor of two within a day; a local PostgreSQL's processes are counted apart) and
-how the client connections fell on the workers (a worker is one core at most, and an uneven split alone can
-make a paced run miss the p99 target). The ratio HTTP/bare says what HTTP, storage and durability cost on top
+machine's speed drifts by a factor of two within a day, CPU per document much less; a local PostgreSQL's
+processes are counted apart, and the closing CPU line adds them in) and how the client connections fell on
+the workers (a worker is one core at most, and an uneven split alone can make a paced run miss the p99
+target). The ratio HTTP/bare says what HTTP, storage and durability cost on top
 of the cryptography. With `rounds` > 1 the floor, the core pipeline and the full gateway alternate that many
 times and the verdicts are taken on the medians.
 Load generator and server share the two cores, as they do in PERFORMANCE.md's figures.
@@ -378,7 +379,9 @@ def _watching(server: subprocess.Popen, port: int, split_after: float, *, databa
     reader.join(timeout=5)
 
 
-def _report_server(seen: dict, figures, seconds: float) -> None:
+def _report_server(seen: dict, figures, seconds: float) -> float | None:
+    """Prints what the server spent; returns the CPU per document in ms, a local PostgreSQL's included
+    (None when nothing was answered)."""
     answered = figures[0] * seconds
     per_appeal = f"{1000 * seen['cpu'] / answered:.2f} ms" if answered else "n/a"
     split = " + ".join(str(n) for n in seen["split"]) or "none seen"
@@ -390,6 +393,9 @@ def _report_server(seen: dict, figures, seconds: float) -> None:
         f"    the server: {per_appeal} of CPU per appeal{database}; client connections per worker: {split}; "
         f"the machine: {idle:.0%} idle, {io_wait:.0%} in I/O wait"
     )
+    if not answered:
+        return None
+    return 1000 * (seen["cpu"] + seen.get("database_cpu", 0.0)) / answered
 
 
 def _wait_healthy(port: int, server: subprocess.Popen) -> None:
@@ -600,6 +606,7 @@ def _run(
     # The floor and the gateway alternate, round after round: this machine's speed drifts by more than the
     # differences worth measuring, so a ratio is taken between runs next to each other.
     runs: dict[str, list] = {"floor": [], "core": [], "core_paced": [], "http": [], "paced": []}
+    cpu: dict[str, list[float]] = {"floor": [], "core": [], "http": []}  # ms per document, saturated runs
     unsent = FRAMES_FROM  # every request of every run is a document not sent before
 
     def take(count: int) -> list[bytes]:
@@ -613,10 +620,11 @@ def _run(
         if rounds > 1:
             suffix = f", round {round_}/{rounds}"
         batch = take(step)
-        with _server(floor, env, port):
+        with _server(floor, env, port) as server, _watching(server, port, seconds / 2) as seen:
             generator, figures = _saturate(port, batch, clients, seconds, home, stores=False)
         runs["floor"].append(figures)
         _report(f"HTTP floor, no storage ({generator}{suffix})", figures)
+        _keep(cpu["floor"], _report_server(seen, figures, max(1, round(seconds))))
         for command, label, saturated, paced_key, documents in (
             (core, "HTTP core pipeline", "core", "core_paced", take(step)),
             (serve, "HTTP full pipeline", "http", "paced", batch),
@@ -627,7 +635,7 @@ def _run(
                     _, figures = _saturate(port, documents, clients, seconds, home)
                 runs[saturated].append(figures)
                 _report(f"{label} ({generator}{suffix})", figures)
-                _report_server(seen, figures, max(1, round(seconds)))
+                _keep(cpu[saturated], _report_server(seen, figures, max(1, round(seconds))))
                 # http_run's clients start half a second after it is called
                 watch["split_after"] = 0.5 + seconds / 2
                 with _watching(server, port, **watch) as seen:
@@ -664,9 +672,39 @@ def _run(
         f"ratio end-to-end / HTTP floor:       {results['ratio_floor']:.2f}  (what storage and an appeal's "
         f"own work cost{of_rounds})"
     )
+    results["cpu"] = {name: median_cpu(values) for name, values in cpu.items()}
+    print(cpu_line(results["cpu"], rounds, postgres=bool(database_server)))
     for line in target_lines(results, postgres=url.startswith("postgresql"), rate=rate):
         print(line)
     return results
+
+
+def _keep(values: list[float], value: float | None) -> None:
+    if value is not None:
+        values.append(value)
+
+
+def median_cpu(values: list[float]) -> float | None:
+    """Of an even count, the higher of the middle two: a cost is never flattered by the choice."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
+
+
+def cpu_line(cpu: dict[str, float | None], rounds: int, *, postgres: bool = False) -> str:
+    """What the floor, the core pipeline and the full gateway cost in CPU per document, saturated: unlike
+    docs/s, this hardly moves with the machine's speed, and the core/floor quotient says how much of the
+    throughput ratio CPU explains (the rest is time the workers spent waiting on a commit)."""
+    of = f"the median of {rounds} rounds, " if rounds > 1 else ""
+    floor, core, full = cpu["floor"], cpu["core"], cpu["http"]
+    figures = ", ".join(
+        f"{label} {value:.2f} ms" if value is not None else f"{label} n/a"
+        for label, value in (("HTTP floor", floor), ("core pipeline", core), ("full pipeline", full))
+    )
+    counted = "the server's processes and a local PostgreSQL's" if postgres else "the server's processes"
+    line = f"CPU per document, saturated ({of}{counted}): {figures}"
+    if floor and core:
+        line += f"; floor / core: {floor / core:.2f}"
+    return line
 
 
 def interpreter() -> str:

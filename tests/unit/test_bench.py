@@ -20,11 +20,13 @@ from gateway.bench import (
     _core_gateway,
     _report_server,
     connections_by_process,
+    cpu_line,
     cpu_seconds,
     idle_shares,
     interpreter,
     machine_ticks,
     make_appeals,
+    median_cpu,
     median_run,
     process_tree,
     processes_named,
@@ -255,10 +257,30 @@ def test_processes_are_found_by_their_command_name():
 
 def test_a_served_run_reports_the_database_servers_cpu_per_appeal_only_where_it_was_measured(capsys):
     seen = {"cpu": 3.0, "split": [4, 4], "machine": (0.1, 0.05)}
-    _report_server(seen, (1000.0, 5.0, 9.0, 0), 2)  # 2,000 appeals
+    assert _report_server(seen, (1000.0, 5.0, 9.0, 0), 2) == pytest.approx(1.5)  # 2,000 appeals
     assert "1.50 ms of CPU per appeal; client" in capsys.readouterr().out
-    _report_server({**seen, "database_cpu": 1.2}, (1000.0, 5.0, 9.0, 0), 2)
+    # What it returns is all the appeal cost: the gateway's CPU and the database server's.
+    assert _report_server({**seen, "database_cpu": 1.2}, (1000.0, 5.0, 9.0, 0), 2) == pytest.approx(2.1)
     assert "1.50 ms of CPU per appeal (and PostgreSQL's processes 0.60 ms)" in capsys.readouterr().out
+    assert _report_server(seen, (0.0, 0.0, 0.0, 8), 2) is None  # nothing answered: no cost per appeal
+
+
+def test_the_cpu_per_document_is_the_median_of_rounds_and_never_flattered():
+    assert median_cpu([1.4, 1.2, 1.3]) == 1.3
+    assert median_cpu([1.2, 1.4]) == 1.4  # of the middle two, the higher cost
+    assert median_cpu([]) is None
+
+
+def test_the_cpu_line_names_each_server_and_the_floors_share_of_the_core_pipelines_cost():
+    line = cpu_line({"floor": 0.68, "core": 1.36, "http": 2.2}, rounds=3, postgres=True)
+    assert line == (
+        "CPU per document, saturated (the median of 3 rounds, the server's processes and a local "
+        "PostgreSQL's): HTTP floor 0.68 ms, core pipeline 1.36 ms, full pipeline 2.20 ms; floor / core: 0.50"
+    )
+    assert cpu_line({"floor": 0.68, "core": None, "http": None}, rounds=1) == (
+        "CPU per document, saturated (the server's processes): HTTP floor 0.68 ms, core pipeline n/a, "
+        "full pipeline n/a"
+    )
 
 
 def test_the_machine_idle_and_io_wait_shares_come_from_the_difference_of_two_readings():
