@@ -10,6 +10,7 @@ stay random does: the citizen's tracking code, and the senders' own message ids 
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
@@ -30,3 +31,23 @@ def sortable_id(prefix: str, now_ms: int | None = None) -> str:
         value, digit = divmod(value, 32)
         characters.append(SORTABLE_BASE32[digit])
     return prefix + "".join(reversed(characters))
+
+
+# Rows are numbered by signed 64-bit integers in both databases (SQLite's INTEGER, PostgreSQL's BIGINT); a
+# larger number from a client names no row, and the driver would fail on it (OverflowError) instead.
+MAX_ROW_NUMBER = (1 << 63) - 1
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() then refuses.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+
+
+def whole_number(text: str) -> int | None:
+    """A cursor, page number or offset as a client wrote it: ASCII digits up to MAX_ROW_NUMBER, else None."""
+    if not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ROW_NUMBER else None
+
+
+def is_row_number(value: object) -> bool:
+    """A cursor as a JSON client sent it: an integer (not a boolean) from 0 to MAX_ROW_NUMBER."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ROW_NUMBER

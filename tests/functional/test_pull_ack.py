@@ -162,6 +162,8 @@ def test_exact_ids_acknowledge_only_the_callers_own_rows(client, signers, settin
         {"ids": [1, "2"]},
         {"ids": [True]},
         {"ids": [-1]},
+        {"cursor": 2**63},  # past any row number of either database
+        {"ids": [1, 2**63]},
         {"ids": list(range(1, 1002))},
         {"cursor": 1, "ids": [1]},
     ],
@@ -173,6 +175,31 @@ def test_an_acknowledgement_that_is_not_a_cursor_or_ids_is_a_400(client, setting
         assert response.status_code == 400, (path, body)
         assert response.mimetype == "application/problem+json"
         assert response.json["title"] == "bad-request" and "cursor" in response.json["detail"]
+
+
+def test_an_acknowledgement_is_read_as_json_whatever_its_content_type_says(client, signers, settings):
+    housing = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    for path in (f"/api/v1/inbox/{MINISTER}/ack", "/api/v1/outbox/ack"):
+        # what `curl -d '{"cursor": 0}'` sends: the JSON labelled as a form
+        response = client.post(
+            path, data='{"cursor": 0}', content_type="application/x-www-form-urlencoded", headers=housing
+        )
+        assert response.status_code == 200, (path, response.json)
+        assert response.json["cursor"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["after=9223372036854775808", "after=%C2%B2", "limit=%C2%B2", "after=%D9%A3"],  # 2**63, ², ٣
+)
+def test_a_cursor_past_any_row_or_in_other_digits_than_ascii_is_a_400(client, settings, query):
+    housing = {"Authorization": f"Bearer {system_token(settings, DMS)}"}
+    for path in (f"/api/v1/inbox/{MINISTER}", "/api/v1/outbox"):
+        response = client.get(f"{path}?{query}", headers=housing)
+        assert response.status_code == 400, (path, query)
+        assert "whole numbers from 0 to 9223372036854775807" in response.json["detail"]
+    last = client.get(f"/api/v1/inbox/{MINISTER}?after=9223372036854775807", headers=housing)
+    assert last.status_code == 200 and last.json["items"] == []
 
 
 def test_a_thousand_ids_are_taken(client, signers, settings):

@@ -99,6 +99,10 @@ def test_search_by_name_post_area_and_unit(client):
     assert "Minister of Education" not in housing
     second = text_of(page(client, "/?page=2"))
     assert "Page 2 of 2" in second and "Previous page" in second
+    # past the last page (an old link, a narrower search; a number past any the database takes): the last
+    for past in ("/?page=3", "/?page=99999999999999999999"):
+        assert text_of(page(client, past)) == second, past
+    assert text_of(page(client, "/?page=%C2%B2")) == text_of(page(client, "/"))  # unreadable: the first
     assert "All officials (37)" in text_of(page(client, "/?unit=ou-nowhere"))  # an unknown unit is ignored
 
 

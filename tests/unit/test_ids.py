@@ -1,5 +1,6 @@
 """gateway.domain.ids: the ids of appeals and receipts begin with the time, so that they are appended to their
-indexes, and stay unguessable (82 random bits) in the alphabet the schemas and the API describe."""
+indexes, and stay unguessable (82 random bits) in the alphabet the schemas and the API describe; the row
+numbers clients send (cursors, offsets, pages) are read within what the databases can number."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ import re
 import string
 import time
 
+import pytest
+
 from gateway.bench import make_appeals
-from gateway.domain.ids import RANDOM_BITS, SORTABLE_BASE32, sortable_id
+from gateway.domain.ids import (
+    MAX_ROW_NUMBER,
+    RANDOM_BITS,
+    SORTABLE_BASE32,
+    is_row_number,
+    sortable_id,
+    whole_number,
+)
 from gateway.services.appeals import new_appeal_id
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
@@ -61,3 +71,30 @@ def test_appeals_accepted_later_have_later_appeal_and_receipt_ids(pki_dir, gatew
     assert appeal_ids[0] < appeal_ids[1]
     assert all(re.fullmatch(r"rc-[a-z2-7]{26}", o.receipt_id) for o in outcomes)
     assert outcomes[0].receipt_id < outcomes[1].receipt_id
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("0", 0),
+        ("42", 42),
+        ("007", 7),
+        ("9223372036854775807", MAX_ROW_NUMBER),
+        ("9223372036854775808", None),  # 2**63: past any row number of SQLite or PostgreSQL
+        ("99999999999999999999", None),
+        ("", None),
+        ("-1", None),
+        ("+1", None),
+        (" 1", None),
+        ("1.5", None),
+        ("²", None),  # str.isdigit() says yes; int() says no
+        ("٣", None),  # an Arabic-Indic three: int() reads it, but no client means it
+    ],
+)
+def test_a_whole_number_is_ascii_digits_within_a_row_number(text, number):
+    assert whole_number(text) == number
+
+
+def test_a_json_cursor_is_an_integer_within_a_row_number():
+    assert is_row_number(0) and is_row_number(MAX_ROW_NUMBER)
+    assert not any(map(is_row_number, [-1, MAX_ROW_NUMBER + 1, True, 1.0, "1", None]))

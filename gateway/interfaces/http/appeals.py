@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gateway.domain.ids import MAX_ROW_NUMBER, is_row_number, whole_number
 from gateway.errors import Problem
 from gateway.interfaces.http.api import bearer, problem_response
 from gateway.services import access, inbox, tracking
@@ -46,8 +47,7 @@ def _bad_request(detail: str) -> Response:
 
 
 def _cursor(name: str, default: int = 0) -> int | None:
-    raw = request.args.get(name, str(default))
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.args.get(name, str(default)))
 
 
 # --- tracking (public, no personal data) ----------------------------------------------------------------
@@ -104,7 +104,7 @@ def _inbox_access(session, official_id: str):
 def inbox_pull(official_id: str) -> Response:
     after, limit = _cursor("after"), _cursor("limit", 50)
     if after is None or limit is None:
-        return _bad_request("after and limit must be whole numbers")
+        return _bad_request(f"after and limit must be whole numbers from 0 to {MAX_ROW_NUMBER}")
     with _gateway().sessions() as session:
         _, refusal = _inbox_access(session, official_id)
         if refusal:
@@ -142,22 +142,22 @@ def _record_hand_out(page: inbox.Page) -> None:
 
 def _acknowledgement() -> inbox.Ack | Response:
     """`{"cursor": N}` (everything handed out up to N) or `{"ids": [...]}` (exactly these), else a 400."""
-    body = request.get_json(silent=True)
+    # Read as JSON whatever the content type says: `curl -d '{"cursor": 4}'` labels it a form.
+    body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or ("cursor" in body) == ("ids" in body):
         return _bad_request('send {"cursor": <last cursor processed>} or {"ids": [<cursors processed>]}')
     if "cursor" in body:
         cursor = body["cursor"]
-        if not _whole(cursor):
-            return _bad_request("cursor must be a whole number")
+        if not is_row_number(cursor):
+            return _bad_request(f"cursor must be a whole number from 0 to {MAX_ROW_NUMBER}")
         return inbox.Ack(cursor=cursor)
     ids = body["ids"]
-    if not isinstance(ids, list) or not 1 <= len(ids) <= inbox.MAX_ACK_IDS or not all(map(_whole, ids)):
-        return _bad_request(f"ids must be a list of 1 to {inbox.MAX_ACK_IDS} cursors (whole numbers)")
+    readable = isinstance(ids, list) and 1 <= len(ids) <= inbox.MAX_ACK_IDS and all(map(is_row_number, ids))
+    if not readable:
+        return _bad_request(
+            f"ids must be a list of 1 to {inbox.MAX_ACK_IDS} cursors (whole numbers, 0 to {MAX_ROW_NUMBER})"
+        )
     return inbox.Ack(ids=frozenset(ids))
-
-
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _acked(ack: inbox.Ack) -> dict:
@@ -198,7 +198,7 @@ def _document_fields(document: bytes | None) -> dict:
 def outbox_pull() -> Response:
     after, limit = _cursor("after"), _cursor("limit", 50)
     if after is None or limit is None:
-        return _bad_request("after and limit must be whole numbers")
+        return _bad_request(f"after and limit must be whole numbers from 0 to {MAX_ROW_NUMBER}")
     with _gateway().sessions() as session:
         system = access.system_for_token(session, bearer())
         if system is None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gateway.domain.ids import MAX_ROW_NUMBER, whole_number
 from gateway.domain.ratings.weeks import IsoWeek
 from gateway.domain.reports.schedule import PeriodKind
 from gateway.errors import Problem
@@ -35,13 +36,14 @@ def _bad_request(detail: str) -> Response:
 
 
 def _page() -> tuple[int, int] | None:
-    limit, offset = request.args.get("limit", "20"), request.args.get("offset", "0")
-    if not (limit.isdigit() and offset.isdigit()) or int(limit) < 1:
+    limit = whole_number(request.args.get("limit", "20"))
+    offset = whole_number(request.args.get("offset", "0"))
+    if limit is None or offset is None or limit < 1:
         return None
-    return min(int(limit), catalog.MAX_PAGE), int(offset)
+    return min(limit, catalog.MAX_PAGE), offset
 
 
-_PAGE_ERROR = f"limit (1 to {catalog.MAX_PAGE}) and offset (from 0) are whole numbers"
+_PAGE_ERROR = f"limit (1 to {catalog.MAX_PAGE}) and offset (0 to {MAX_ROW_NUMBER}) are whole numbers"
 
 
 # --- officials ----------------------------------------------------------------------------------------------

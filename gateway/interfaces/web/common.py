@@ -1,11 +1,14 @@
-"""What both web blueprints share: the gateway, the clock, time formatting, security headers, rendering."""
+"""What both web blueprints share: the gateway, the clock, time formatting, security headers, rendering,
+the page number of a list."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
+
+from gateway.domain.ids import MAX_ROW_NUMBER, whole_number
 
 # Everything is served from this origin: no scripts at all (JSON-LD blocks are data, not scripts), styles only
 # from our own stylesheet, no frames, forms post only back here.
@@ -21,6 +24,17 @@ def gateway():
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def page_number(page_size: int) -> int:
+    """The `page` a visitor asked for, from 1; anything unreadable is the first page, and a page past any
+    the database can number is the last it can (the list then shows its pages' links, not an error)."""
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone takes "²", which int() refuses
+        return 1
+    last = MAX_ROW_NUMBER // page_size
+    page = whole_number(raw)
+    return last if page is None else min(max(page, 1), last)  # None: more digits than a row number has
 
 
 def _moment(value: datetime | str | None) -> datetime | None:

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, flash, g, redirect, request, session, url_for
 
 from gateway.delivery.outbox import list_outbox, requeue
+from gateway.domain.ids import MAX_ROW_NUMBER
 from gateway.interfaces.web import auth
-from gateway.interfaces.web.common import gateway, install, now, render
+from gateway.interfaces.web.common import gateway, install, now, page_number, render
 from gateway.services import console as console_data
 from gateway.services import operators
 from gateway.store.database import writing
@@ -154,15 +155,14 @@ def home() -> Response:
 
 @blueprint.get("/rejected")
 def rejected() -> Response:
-    raw = request.args.get("page", "1")
-    page = max(int(raw), 1) if raw.isdigit() else 1
+    page = page_number(PAGE_SIZE)
     with gateway().sessions() as db:
         found = console_data.rejected_documents(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     return render("console/rejected.html", found=found, page=page, pages=pages)
 
 
-@blueprint.get("/rejected/<int:rejected_id>")
+@blueprint.get(f"/rejected/<int(max={MAX_ROW_NUMBER}):rejected_id>")
 def rejected_detail(rejected_id: int) -> Response:
     with gateway().sessions() as db:
         found = console_data.rejected_document(db, rejected_id)
@@ -178,7 +178,7 @@ def dead_letters() -> Response:
     return render("console/dead_letters.html", entries=entries, total=total)
 
 
-@blueprint.post("/dead-letters/<int:outbox_id>/requeue")
+@blueprint.post(f"/dead-letters/<int(max={MAX_ROW_NUMBER}):outbox_id>/requeue")
 def requeue_one(outbox_id: int) -> Response:
     with writing(gateway().sessions) as db:
         count, missing = requeue(db, now(), ids=[outbox_id])

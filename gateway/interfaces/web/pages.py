@@ -5,6 +5,7 @@ the same data as the JSON API — and query no table themselves."""
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from flask import Blueprint, Response, redirect, request, url_for
 
@@ -12,7 +13,7 @@ from gateway.domain.ratings.policy import COMPONENTS
 from gateway.domain.ratings.weeks import IsoWeek
 from gateway.domain.reports.schedule import PeriodKind
 from gateway.interfaces.web import charts, jsonld
-from gateway.interfaces.web.common import gateway, install, now, render
+from gateway.interfaces.web.common import gateway, install, now, page_number, render
 from gateway.services import catalog, tracking
 
 blueprint = Blueprint(
@@ -70,11 +71,6 @@ def _url(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
-
-
 def _unit_options(tree: list[dict]) -> list[dict]:
     """The org tree flattened for a <select>, each unit with its depth."""
     options: list[dict] = []
@@ -101,23 +97,19 @@ def index() -> Response:
     q = request.args.get("q", "").strip()[:200]
     unit = request.args.get("unit", "").strip() or None
     topic = request.args.get("topic", "").strip() or None
-    page = _page_number()
+    page = page_number(PAGE_SIZE)
     g = gateway()
     with g.sessions() as session:
         tree = catalog.org_tree(session, g.appeals.directory)
         options = _unit_options(tree)
         if unit and unit not in {o["id"] for o in options}:
             unit = None
-        found = catalog.search_officials(
-            session,
-            g.appeals.directory,
-            q=q,
-            unit=unit,
-            topic=topic,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-        )
-    pages = max(1, -(-found["total"] // PAGE_SIZE))
+        search = partial(catalog.search_officials, session, g.appeals.directory, q=q, unit=unit, topic=topic)
+        found = search(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        pages = max(1, -(-found["total"] // PAGE_SIZE))
+        if page > pages and found["total"]:  # a page past the last (an old link, a narrower search): the last
+            page = pages
+            found = search(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(
         "index.html",
         q=q,
@@ -125,7 +117,7 @@ def index() -> Response:
         unit_name=next((o["name"] for o in options if o["id"] == unit), None),
         topic=topic,
         found=found,
-        page=min(page, pages),
+        page=page,
         pages=pages,
         searched=bool(q or unit or topic),
         tree=tree,
