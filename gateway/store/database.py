@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -427,6 +428,39 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
+
+
+@functools.cache
+def _migration_scripts():
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def schema_head() -> str:
+    """The revision this code's migrations end at."""
+    return _migration_scripts().get_current_head()
+
+
+def schema_problem(conn: Connection) -> str | None:
+    """Why the database on `conn` cannot serve this code's gateway, or None: never migrated, behind, or
+    migrated by a newer version. Raises the driver's error where the database cannot be reached."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
+
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision == schema_head():
+        return None
+    if revision is None:
+        return "the database has not been migrated: run `zvarot migrate` (`zvarot up` migrates its own)"
+    try:
+        _migration_scripts().get_revision(revision)
+    except CommandError:
+        return f"the database is at revision {revision}, unknown to this version of Zvarot (a newer one's)"
+    head = schema_head()
+    return f"the database is at revision {revision}, behind this version's {head}: run `zvarot migrate`"
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -208,3 +208,22 @@ def test_verify_judges_the_certificates_as_of_a_given_moment(own_pki, tmp_path):
 
     no_zone = _run("verify", "--at", "2030-01-01T00:00:00", str(signed_file), pki=own_pki)
     assert no_zone.exit_code == 2 and "no time zone" in no_zone.output
+
+
+def test_serve_refuses_a_database_that_is_not_migrated_before_it_listens(tmp_path):
+    empty = tmp_path / "never-migrated.db"
+    env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": f"sqlite:///{empty}", "ZVAROT_PORT": "1"}
+    result = CliRunner().invoke(cli, ["serve"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "has not been migrated: run `zvarot migrate`" in result.output
+    assert "listening" not in result.output and result.exception.__class__ is SystemExit  # no traceback
+
+
+def test_serve_names_a_database_it_cannot_reach_in_one_line(tmp_path):
+    port = free_port()  # nobody listens there
+    url = f"postgresql://nobody:secret@127.0.0.1:{port}/zvarot"
+    env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": url}
+    result = CliRunner().invoke(cli, ["serve"], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"cannot reach the database postgresql://…@127.0.0.1:{port}/zvarot: " in result.output
+    assert "secret" not in result.output and "Traceback" not in result.output

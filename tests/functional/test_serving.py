@@ -16,7 +16,8 @@ import pytest
 
 from tests.helpers import ROOT, gateway_process
 
-pytestmark = pytest.mark.slow
+# `zvarot serve` refuses a database that is not migrated: `engine` migrates the session's.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("engine")]
 
 
 def _healthy(base: str, timeout: float = 1.0) -> bool:
@@ -65,6 +66,7 @@ def test_a_second_server_on_a_taken_port_refuses_to_start(tmp_path, database_url
         )
         assert second.returncode != 0
         assert b"is a gateway already running?" in second.stderr
+        assert b"listening" not in second.stdout  # it never said it was
         assert _healthy(served.base)
 
 

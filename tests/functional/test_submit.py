@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from lxml import etree
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from gateway.store.appeals import Appeal, AppealEvent, InboxItem, OutboxMessage
-from gateway.store.database import writing
+from gateway.store.database import schema_head, writing
 from gateway.store.directory import Official
 from gateway.store.models import Message, RejectedDocument
 from gateway.xml import ns
@@ -265,3 +265,22 @@ def test_oversize_document_is_refused_before_reading(client, gateway):
 
 def test_health(client):
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_health_is_a_503_while_the_database_is_not_migrated_to_this_version(client, gateway):
+    with gateway.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))  # an older one's schema
+    try:
+        behind = client.get("/healthz")
+        assert behind.status_code == 503 and behind.mimetype == "application/problem+json"
+        assert behind.json["title"] == "unavailable"
+        assert "behind this version's" in behind.json["detail"] and "zvarot migrate" in behind.json["detail"]
+        with gateway.engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))  # never migrated
+        assert "has not been migrated" in client.get("/healthz").json["detail"]
+    finally:
+        with gateway.engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+            restore = text("INSERT INTO alembic_version (version_num) VALUES (:head)")
+            conn.execute(restore, {"head": schema_head()})
+    assert client.get("/healthz").status_code == 200

@@ -127,8 +127,34 @@ def serve(port: int | None, workers: int | None) -> None:
 def _serve(settings: Settings) -> None:
     from gateway.interfaces.cli.server import run_server
 
-    click.echo(f"Zvarot listening on http://{settings.host}:{settings.port}/ ({settings.workers} workers)")
-    run_server(settings)
+    _refuse_an_unready_database(settings)
+    run_server(
+        settings,
+        announce=lambda: click.echo(
+            f"Zvarot listening on http://{settings.host}:{settings.port}/ ({settings.workers} workers)"
+        ),
+    )
+
+
+def _refuse_an_unready_database(settings: Settings) -> None:
+    """Before listening: a gateway whose database is unreachable or not migrated would answer every request
+    with a 500 (and /healthz with a 503), so it does not start."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gateway.store.database import make_engine, schema_problem
+
+    where = _redacted(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
+    try:
+        with engine.connect() as conn:
+            problem = schema_problem(conn)
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
+        raise click.ClickException(f"cannot reach the database {where}: {reason}") from None
+    finally:
+        engine.dispose()
+    if problem is not None:
+        raise click.ClickException(f"cannot serve {where}: {problem}")
 
 
 # --- dev PKI ------------------------------------------------------------------------------------------------

@@ -24,7 +24,13 @@ from gateway.store.database import wal_checkpointer
 KILL_TIMEOUT = 30
 
 
-def serve_wsgi(load_app: Callable[[], Callable], host: str, port: int, workers: int) -> None:
+def serve_wsgi(
+    load_app: Callable[[], Callable],
+    host: str,
+    port: int,
+    workers: int,
+    announce: Callable[[], None] | None = None,
+) -> None:
     """Serve a WSGI app with granian: `workers` processes, each calling `load_app` once it has started.
 
     Why granian, and these settings: measured with `zvarot bench` on this project's two cores, granian served
@@ -39,6 +45,8 @@ def serve_wsgi(load_app: Callable[[], Callable], host: str, port: int, workers: 
     (README, "Serving").
     """
     _refuse_a_taken_port(host, port)
+    if announce is not None:  # only once the port is known to be free
+        announce()
     from granian import Granian
     from granian.constants import Interfaces, RuntimeModes
     from granian.log import LogLevels
@@ -325,9 +333,11 @@ def served_gateway(
     return app
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, announce: Callable[[], None] | None = None) -> None:
     loads = worker_loads(settings)  # before granian forks the workers, which share it
-    serve_wsgi(partial(served_gateway, settings, loads), settings.host, settings.port, settings.workers)
+    serve_wsgi(
+        partial(served_gateway, settings, loads), settings.host, settings.port, settings.workers, announce
+    )
 
 
 @contextmanager

@@ -7,12 +7,13 @@ import time
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import Problem
 from gateway.interfaces.http.submission import problem_document
 from gateway.services import access
 from gateway.services import metrics as operations
+from gateway.store.database import schema_problem
 
 blueprint = Blueprint("api", __name__)
 
@@ -65,6 +66,14 @@ def _bearer_is(token: str) -> bool:
 
 @blueprint.get("/healthz")
 def healthz() -> Response:
-    with _gateway().sessions() as session:
-        session.execute(text("SELECT 1"))
+    """200 only where this process can serve: its database reachable and migrated to this code's schema. A
+    load balancer sends nothing to a 503 (an instance started before `zvarot migrate`, a database gone)."""
+    try:
+        with _gateway().engine.connect() as conn:
+            problem = schema_problem(conn)
+    except SQLAlchemyError as exc:
+        current_app.logger.warning("health check: the database cannot be reached: %s", exc)
+        problem = "the database cannot be reached"
+    if problem is not None:
+        return problem_response(503, Problem("unavailable", problem))
     return jsonify({"status": "ok"})

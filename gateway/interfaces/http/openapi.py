@@ -505,7 +505,10 @@ _PATHS: dict = {
             "tags": ["operations"],
             "summary": "Liveness and database",
             "operationId": "healthz",
-            "responses": {"200": _json(_ref("Health"), "the gateway and its database answer")},
+            "responses": {
+                "200": _json(_ref("Health"), "the gateway and its database answer, the schema migrated"),
+                "503": _problem("the database cannot be reached, or is not migrated to this version"),
+            },
         }
     },
     "/metrics": {
