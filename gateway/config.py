@@ -21,6 +21,16 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"ZVAROT_{name}", default)
 
 
+def _number(kind: type[int] | type[float], name: str, default: str) -> int | float:
+    """ZVAROT_<name> read as a number; a value that is not one names its variable."""
+    raw = _env(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"ZVAROT_{name}={raw!r}: expected {what}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = Path("var")
@@ -127,34 +137,34 @@ class Settings:
             receipt_key=Path(key) if key else None,
             receipt_cert=Path(cert) if cert else None,
             gateway_uid=_env("GATEWAY_UID", "zvarot-gateway"),
-            max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(10 * MiB))),
-            max_depth=int(_env("MAX_DEPTH", "64")),
+            max_document_bytes=_number(int, "MAX_DOCUMENT_BYTES", str(10 * MiB)),
+            max_depth=_number(int, "MAX_DEPTH", "64"),
             host=_env("HOST", "127.0.0.1"),
-            port=int(_env("PORT", "8080")),
-            workers=int(_env("WORKERS", "2")),
-            reply_days=int(_env("REPLY_DAYS", "15")),
-            extension_months=int(_env("EXTENSION_MONTHS", "1")),
-            forward_working_days=int(_env("FORWARD_WORKING_DAYS", "5")),
-            quiet_period_days=int(_env("QUIET_PERIOD_DAYS", "30")),
+            port=_number(int, "PORT", "8080"),
+            workers=_number(int, "WORKERS", "2"),
+            reply_days=_number(int, "REPLY_DAYS", "15"),
+            extension_months=_number(int, "EXTENSION_MONTHS", "1"),
+            forward_working_days=_number(int, "FORWARD_WORKING_DAYS", "5"),
+            quiet_period_days=_number(int, "QUIET_PERIOD_DAYS", "30"),
             timezone=_env("TIMEZONE", "Europe/Minsk"),
             holidays_file=Path(_env("HOLIDAYS_FILE", "")) if _env("HOLIDAYS_FILE", "") else None,
-            report_weekly_grace_working_days=int(_env("REPORT_WEEKLY_GRACE_WORKING_DAYS", "1")),
-            report_monthly_day=int(_env("REPORT_MONTHLY_DAY", "5")),
-            report_yearly_day=int(_env("REPORT_YEARLY_DAY", "31")),
+            report_weekly_grace_working_days=_number(int, "REPORT_WEEKLY_GRACE_WORKING_DAYS", "1"),
+            report_monthly_day=_number(int, "REPORT_MONTHLY_DAY", "5"),
+            report_yearly_day=_number(int, "REPORT_YEARLY_DAY", "31"),
             rating_policy=_env("RATING_POLICY", ""),
             deliverers=_env("DELIVERERS", DEFAULT_DELIVERERS),
-            delivery_max_attempts=int(_env("DELIVERY_MAX_ATTEMPTS", "8")),
-            delivery_backoff_base=float(_env("DELIVERY_BACKOFF_BASE", "30")),
-            delivery_backoff_cap=float(_env("DELIVERY_BACKOFF_CAP", str(6 * 3600))),
-            delivery_timeout=float(_env("DELIVERY_TIMEOUT", "30")),
-            delivery_lease=float(_env("DELIVERY_LEASE", "300")),
-            worker_poll=float(_env("WORKER_POLL", "2")),
-            worker_batch=int(_env("WORKER_BATCH", "20")),
+            delivery_max_attempts=_number(int, "DELIVERY_MAX_ATTEMPTS", "8"),
+            delivery_backoff_base=_number(float, "DELIVERY_BACKOFF_BASE", "30"),
+            delivery_backoff_cap=_number(float, "DELIVERY_BACKOFF_CAP", str(6 * 3600)),
+            delivery_timeout=_number(float, "DELIVERY_TIMEOUT", "30"),
+            delivery_lease=_number(float, "DELIVERY_LEASE", "300"),
+            worker_poll=_number(float, "WORKER_POLL", "2"),
+            worker_batch=_number(int, "WORKER_BATCH", "20"),
             secret_key=_env("SECRET_KEY", ""),
-            console_session_minutes=int(_env("CONSOLE_SESSION_MINUTES", "30")),
+            console_session_minutes=_number(int, "CONSOLE_SESSION_MINUTES", "30"),
             secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),
-            metrics_cache_seconds=float(_env("METRICS_CACHE_SECONDS", "15")),
+            metrics_cache_seconds=_number(float, "METRICS_CACHE_SECONDS", "15"),
             metrics_token=_env("METRICS_TOKEN", ""),
-            request_timeout=float(_env("REQUEST_TIMEOUT", "60")),
-            rebalance_busy=float(_env("REBALANCE_BUSY", "0.85")),
+            request_timeout=_number(float, "REQUEST_TIMEOUT", "60"),
+            rebalance_busy=_number(float, "REBALANCE_BUSY", "0.85"),
         )

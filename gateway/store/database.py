@@ -54,6 +54,12 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
     if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"PRAGMA synchronous={sqlite_synchronous!r}: one of {', '.join(SQLITE_SYNCHRONOUS)}")
     url = driver_url(url)
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        scheme = url.split(":", 1)[0] if ":" in url else url[:40]
+        raise ValueError(
+            f"a database URL of scheme {scheme!r}: Zvarot runs on SQLite (sqlite:///path) or PostgreSQL "
+            "(postgresql://user@host/db)"
+        )
     if url.startswith("sqlite"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)

@@ -227,3 +227,54 @@ def test_serve_names_a_database_it_cannot_reach_in_one_line(tmp_path):
     assert result.exit_code == 1, result.output
     assert f"cannot reach the database postgresql://…@127.0.0.1:{port}/zvarot: " in result.output
     assert "secret" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["pki", "revoke", "--uid", "nobody"], "Error: no identity 'nobody' in "),
+        (["pki", "issue", "--uid", "bad uid", "--kind", "system"], "Error: invalid uid 'bad uid'"),
+        (["verify", "--trust-dir", "/nonexistent/trust", "{file}"], "/nonexistent/trust does not exist"),
+        (["sign", "/etc/hostname", "--key", "{key}", "--cert", "{cert}"], "Error: malformed-xml: "),
+        (["sign", "{file}", "--key", "{cert}", "--cert", "{cert}"], "Error: "),  # the certificate as the key
+    ],
+)
+def test_a_command_that_cannot_do_its_work_says_why_in_one_line_with_status_2(own_pki, tmp_path, args, said):
+    """Status 2, not 1: `zvarot verify` exits 1 for an invalid document and must not be read as one."""
+    signed_file = _sign(own_pki, "sys-portal", tmp_path)
+    identities = own_pki / "identities"
+    names = {
+        "file": signed_file,
+        "key": identities / "sys-portal.key.pem",
+        "cert": identities / "sys-portal.pem",
+    }
+    result = _run(*(a.format(**names) for a in args), pki=own_pki)
+    assert result.exit_code == 2, result.output
+    assert said in result.output and "(ZVAROT_DEBUG=1 shows where)" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_zvarot_debug_lets_the_traceback_through(own_pki):
+    result = CliRunner().invoke(
+        cli, ["pki", "revoke", "--uid", "nobody"], env={"ZVAROT_PKI_DIR": str(own_pki), "ZVAROT_DEBUG": "1"}
+    )
+    assert isinstance(result.exception, KeyError)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"ZVAROT_DATABASE_URL": "mysql://x@127.0.0.1/x"}, "scheme 'mysql': Zvarot runs on SQLite"),
+        ({"ZVAROT_PORT": "abc"}, "ZVAROT_PORT='abc': expected a whole number"),
+        ({"ZVAROT_DELIVERY_TIMEOUT": "soon"}, "ZVAROT_DELIVERY_TIMEOUT='soon': expected a number"),
+    ],
+)
+def test_a_configuration_it_cannot_use_is_named(tmp_path, env, said):
+    result = CliRunner().invoke(cli, ["systems", "list"], env={"ZVAROT_HOME": str(tmp_path), **env})
+    assert result.exit_code in (1, 2) and said in result.output and "Traceback" not in result.output
+
+
+def test_a_command_on_a_database_that_is_not_migrated_says_so(tmp_path):
+    env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = CliRunner().invoke(cli, ["systems", "list"], env=env)
+    assert result.exit_code == 2 and "has not been migrated: run `zvarot migrate`" in result.output

@@ -714,6 +714,35 @@ def test_systems_add_and_set_endpoint(gateway, database_url):
         env=env,
     )
     assert reserved.exit_code == 2 and "reserved for the demo history" in reserved.output
+
+    def add(*extra: str):
+        args = [
+            "systems",
+            "add",
+            "--id",
+            "sys-dms-new",
+            "--name",
+            "x",
+            "--kind",
+            "dms",
+            "--type",
+            "WorkReport",
+        ]
+        return runner.invoke(cli, [*args, *extra], env=env)
+
+    again = runner.invoke(
+        cli,
+        ["systems", "add", "--id", "sys-dms-test", "--name", "x", "--kind", "dms", "--type", "WorkReport"],
+        env=env,
+    )
+    assert again.exit_code == 2 and "'sys-dms-test' is registered already" in again.output
+    nowhere = add("--serves", "ou-ministry-housing", "--serves", "ou-x")
+    assert nowhere.exit_code == 2 and "no org unit 'ou-x' in the directory" in nowhere.output
+    assert add("--type", "Bogus").exit_code == 2  # not a document type a system sends
+    assert add("--type", "Receipt").exit_code == 2  # the gateway's own
+    assert "Traceback" not in again.output + nowhere.output
+    with session_factory(gateway.engine)() as session:
+        assert session.get(System, "sys-dms-new") is None  # nothing half-registered
     with session_factory(gateway.engine)() as session:
         assert session.get(System, "sys-dms-test").endpoint_url == "http://10.0.0.7/in"
 

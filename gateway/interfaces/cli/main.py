@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,9 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from gateway.config import Settings
+from gateway.domain.ids import MAX_ROW_NUMBER
+from gateway.errors import Rejection
+from gateway.xml.schemas import DOCUMENT_TYPES as SUBMITTED_TYPES
 
 DELIVERY_KINDS = ("http", "soap", "none")
 
@@ -27,19 +32,60 @@ def _settings() -> Settings:
 @contextmanager
 def _database() -> Iterator[sessionmaker]:
     """Sessions on the configured database for one command; the pool is closed afterwards."""
-    from gateway.store.database import make_engine, session_factory
+    from gateway.store.database import make_engine, schema_problem, session_factory
 
     settings = _settings()
     engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     try:
+        with engine.connect() as conn:
+            problem = schema_problem(conn)
+        if problem is not None:  # rather than the first query's "no such table"
+            raise CommandFailed(problem)
         yield session_factory(engine)
     finally:
         engine.dispose()
 
 
-@click.group()
+# What a command meets in the world it works on (a file, a key, an identity, an argument the database cannot
+# hold, the database itself), as opposed to a bug in Zvarot: said in one line, without a traceback.
+_WORLD_ERRORS = (OSError, ValueError, KeyError, OverflowError, SQLAlchemyError, Rejection)
+
+
+class CommandFailed(click.ClickException):
+    """The command could not do its work. Exit status 2, so that `zvarot verify`'s 1 keeps meaning invalid."""
+
+    exit_code = 2
+
+
+class _Zvarot(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _WORLD_ERRORS as exc:
+            if os.environ.get("ZVAROT_DEBUG"):
+                raise
+            raise CommandFailed(f"{one_line(exc)} (ZVAROT_DEBUG=1 shows where)") from None
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what went wrong, in the words of whoever raised it."""
+    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
+        exc = exc.orig  # the driver's words, without the SQL and its parameters
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])  # str() of a KeyError is its key quoted
+    elif isinstance(exc, OSError) and exc.strerror and exc.filename:
+        text = f"{exc.strerror}: {exc.filename}"
+    else:
+        text = str(exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+@click.group(cls=_Zvarot)
 def cli() -> None:
-    """Zvarot: the signed-XML gateway between citizens and every public official."""
+    """Zvarot: the signed-XML gateway between citizens and every public official.
+
+    A command that cannot do its work (a missing file, a key that does not fit, a database it cannot reach)
+    says why in one line and exits with status 2."""
 
 
 # --- set-up and serving -------------------------------------------------------------------------------------
@@ -105,8 +151,8 @@ _DEMO_HISTORY = click.option(
 
 
 @cli.command()
-@click.option("--port", type=int, default=None)
-@click.option("--workers", type=int, default=None)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: ZVAROT_PORT or 8080")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="default: ZVAROT_WORKERS or 2")
 @_DEMO_HISTORY
 def up(port: int | None, workers: int | None, demo_history: bool | None) -> None:
     """Set up the embedded default on first run (SQLite, dev PKI, demo world), then serve HTTP."""
@@ -116,8 +162,8 @@ def up(port: int | None, workers: int | None, demo_history: bool | None) -> None
 
 
 @cli.command()
-@click.option("--port", type=int, default=None)
-@click.option("--workers", type=int, default=None)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: ZVAROT_PORT or 8080")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="default: ZVAROT_WORKERS or 2")
 def serve(port: int | None, workers: int | None) -> None:
     """Serve HTTP with granian (the database must be migrated)."""
     settings = _settings()
@@ -202,7 +248,7 @@ def pki_revoke(uid: str) -> None:
 
 
 @pki.command("crl")
-@click.option("--days", type=int, default=7, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True)
 def pki_crl(days: int) -> None:
     """Re-sign the CRLs (run before nextUpdate passes: a stale CRL makes every signature fail)."""
     from gateway.pki import refresh_crls
@@ -322,8 +368,15 @@ def systems_list() -> None:
 @click.option("--id", "system_id", required=True)
 @click.option("--name", required=True)
 @click.option("--kind", type=click.Choice(["portal", "dms"]), required=True)
-@click.option("--serves", multiple=True, help="org unit id served (repeatable)")
-@click.option("--type", "document_types", multiple=True, required=True, help="document type it may send")
+@click.option("--serves", multiple=True, help="org unit id served (repeatable; see `zvarot directory show`)")
+@click.option(
+    "--type",
+    "document_types",
+    multiple=True,
+    required=True,
+    type=click.Choice(sorted(SUBMITTED_TYPES)),
+    help="document type it may send (repeatable)",
+)
 @click.option(
     "--endpoint",
     default=None,
@@ -347,14 +400,28 @@ def systems_add(
 ) -> None:
     """Register a system that may send documents (its seal's certificate carries UID=<id>): a portal or an
     agency's DMS, the org units it serves and the document types it may send."""
+    from sqlalchemy import select
+
     from gateway.store.database import writing
-    from gateway.store.directory import System, SystemAgency
+    from gateway.store.directory import OrgUnit, System, SystemAgency
     from gateway.store.models import DEMO_SENDER
 
     if system_id == DEMO_SENDER:  # its documents would be shown as made-up demo data
         raise click.BadParameter(f"{DEMO_SENDER!r} is reserved for the demo history", param_hint="--id")
     endpoint = _endpoint(endpoint, delivery)
     with _database() as sessions, writing(sessions) as session:
+        if session.get(System, system_id) is not None:
+            raise click.BadParameter(
+                f"{system_id!r} is registered already (`zvarot systems list`; `set-endpoint` changes its "
+                "delivery)",
+                param_hint="--id",
+            )
+        unknown = sorted(set(serves) - set(session.scalars(select(OrgUnit.id).where(OrgUnit.id.in_(serves)))))
+        if unknown:
+            raise click.BadParameter(
+                f"no org unit {', '.join(map(repr, unknown))} in the directory (`zvarot directory show`)",
+                param_hint="--serves",
+            )
         session.add(
             System(
                 id=system_id,
@@ -540,7 +607,7 @@ def outbox_list(status: str | None, system_id: str | None, limit: int) -> None:
 
 
 @outbox.command("requeue")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=click.IntRange(0, MAX_ROW_NUMBER))
 @click.option("--all-dead", is_flag=True, help="every dead letter")
 def outbox_requeue(ids: tuple[int, ...], all_dead: bool) -> None:
     """Make outbox rows due again now with a fresh attempt count (status pending, attempts 0)."""
