@@ -214,7 +214,7 @@ def test_serve_refuses_a_database_that_is_not_migrated_before_it_listens(tmp_pat
     empty = tmp_path / "never-migrated.db"
     env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": f"sqlite:///{empty}", "ZVAROT_PORT": "1"}
     result = CliRunner().invoke(cli, ["serve"], env=env)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "has not been migrated: run `zvarot migrate`" in result.output
     assert "listening" not in result.output and result.exception.__class__ is SystemExit  # no traceback
 
@@ -224,7 +224,7 @@ def test_serve_names_a_database_it_cannot_reach_in_one_line(tmp_path):
     url = f"postgresql://nobody:secret@127.0.0.1:{port}/zvarot"
     env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": url}
     result = CliRunner().invoke(cli, ["serve"], env=env)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert f"cannot reach the database postgresql://…@127.0.0.1:{port}/zvarot: " in result.output
     assert "secret" not in result.output and "Traceback" not in result.output
 

@@ -196,11 +196,11 @@ def _refuse_an_unready_database(settings: Settings) -> None:
             problem = schema_problem(conn)
     except SQLAlchemyError as exc:
         reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
-        raise click.ClickException(f"cannot reach the database {where}: {reason}") from None
+        raise CommandFailed(f"cannot reach the database {where}: {reason}") from None
     finally:
         engine.dispose()
     if problem is not None:
-        raise click.ClickException(f"cannot serve {where}: {problem}")
+        raise CommandFailed(f"cannot serve {where}: {problem}")
 
 
 # --- dev PKI ------------------------------------------------------------------------------------------------
