@@ -25,6 +25,7 @@ from gateway.domain.ids import sortable_id
 from gateway.errors import Rejection
 from gateway.services.directory_view import DirectoryView
 from gateway.store.appeals import Appeal, AppealEvent
+from gateway.store.models import DEMO_SIGNER_KIND, Message
 from gateway.store.registry import RegisteredSystem
 
 
@@ -174,6 +175,16 @@ class AppealsService:
             (appeal_id, at if at.tzinfo else at.replace(tzinfo=UTC))
             for appeal_id, at in session.execute(query)
         ]
+
+    @staticmethod
+    def is_demo_history(session: Session, appeal_id: str) -> bool:
+        """Made up by gateway.demo.history, not received: nobody is told of its events (docs/reports.md)."""
+        kind = session.scalar(
+            select(Message.signer_kind)
+            .join(Appeal, Appeal.message_id == Message.id)
+            .where(Appeal.id == appeal_id)
+        )
+        return kind == DEMO_SIGNER_KIND
 
     def close_quietly(self, session: Session, appeal_id: str, at: datetime) -> AppealChange | None:
         """The `closed` event, written by the gateway, for an appeal replied to and not reviewed within the

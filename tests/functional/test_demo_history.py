@@ -17,7 +17,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from gateway.app import build_gateway, create_app
+from gateway.app import build_gateway, create_app, quiet_closures
 from gateway.config import Settings
 from gateway.demo import world
 from gateway.demo.history import CONDUCT, NEWCOMERS, plan_history, seed_demo_history
@@ -350,3 +350,25 @@ def test_on_a_fixed_day_the_best_and_the_worst_are_who_the_demo_means(gateway, c
     again = seed_demo_history(gateway.sessions, gateway.ratings, today=date(2026, 3, 11))
     assert again.skipped == "the demo history is there already" and again.added == 0
     assert counts(gateway.sessions) == before
+
+
+def test_the_worker_closes_quiet_demo_appeals_and_tells_no_system(tmp_path, database_url, pki_dir):
+    """docs/reports.md: nobody is told about the past. The closures are the worker's, made days after the
+    history was seeded; a real appeal's closure is still published (test_appeals)."""
+    with scratch_database(database_url, tmp_path / "zvarot.db", prefix="zq") as url:
+        settings = Settings(home=tmp_path, database_url=url, pki_dir=pki_dir, trust_dir=pki_dir / "trust")
+        run_bootstrap(settings)
+        engine = make_engine(url)
+        try:
+            gateway = build_gateway(settings, engine=engine)
+            closed = quiet_closures(gateway).run()
+            assert closed > 0  # the history holds replies older than the quiet period, never reviewed
+            with gateway.sessions() as session:
+                by_gateway = select(func.count()).where(
+                    AppealEvent.kind == EventKind.closed, AppealEvent.actor_kind == "gateway"
+                )
+                assert session.scalar(by_gateway) == closed
+                assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+                assert session.scalar(select(func.count()).select_from(InboxItem)) == 0
+        finally:
+            engine.dispose()
