@@ -74,7 +74,11 @@ def test_verify_says_exactly_what_failed(own_pki, tmp_path):
     signed_file.write_bytes(signed_file.read_bytes().replace(b"<Subject>", b"<Subject>X"))
     result = _run("verify", "--json", str(signed_file), pki=own_pki)
     assert result.exit_code == 1
-    assert json.loads(result.output)["error"]["code"] == "signature-invalid"
+    error = json.loads(result.output)["error"]
+    assert error["code"] == "signature-invalid"
+    human = _run("verify", str(signed_file), pki=own_pki)
+    assert human.exit_code == 1
+    assert f"error: signature-invalid: {error['message']}" in human.output.splitlines()  # not a Python dict
 
 
 def test_issue_and_revoke(own_pki, tmp_path):

@@ -330,6 +330,9 @@ def verify(file: Path, trust_dir: Path | None, as_json: bool, at: str | None) ->
                 click.echo(f"{key}:")
                 for item in value:
                     click.echo(f"  - {item}")
+            elif key == "error":
+                where = f" (line {value['line']})" if "line" in value else ""
+                click.echo(f"error: {value['code']}: {value['message']}{where}")
             else:
                 click.echo(f"{key}: {value}")
     sys.exit(0 if report["valid"] else 1)
