@@ -263,6 +263,35 @@ def test_oversize_document_is_refused_before_reading(client, gateway):
     assert response.json["title"] == "too-large"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title"),
+    [
+        ("GET", "/api/v1/nowhere", 404, "not-found"),
+        ("DELETE", "/api/v1/officials", 405, "method-not-allowed"),
+        ("POST", "/healthz", 405, "method-not-allowed"),
+    ],
+)
+def test_the_api_refuses_an_unknown_path_or_method_with_a_problem_document(
+    client, method, path, status, title
+):
+    response = client.open(path, method=method)
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.json["title"] == title and response.json["status"] == status
+    if status == 405:
+        assert "GET" in response.headers["Allow"]
+
+
+def test_a_web_page_that_does_not_exist_is_still_a_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_an_oversize_acknowledgement_is_a_problem_document(client, gateway):
+    body = b"{" + b" " * (gateway.settings.max_document_bytes + 1) + b"}"
+    response = client.post("/api/v1/outbox/ack", data=body, content_type="application/json")
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+
+
 def test_health(client):
     assert client.get("/healthz").json == {"status": "ok"}
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from gateway.errors import Problem
 from gateway.interfaces.http.submission import problem_document
@@ -30,6 +31,22 @@ def problem_response(status: int, problem: Problem, **extra) -> Response:
 
 
 # POST /api/v1/messages is served in front of Flask: gateway.interfaces.http.submission.
+
+# Paths whose clients are programs: every refusal there is a problem document, not an HTML page.
+_MACHINE_PATHS = ("/api/", "/healthz", "/metrics")
+
+
+@blueprint.app_errorhandler(HTTPException)
+def machine_error(error: HTTPException):
+    """An unknown path, a wrong method or an oversize body under /api/: RFC 9457 JSON like every other
+    refusal of the API (elsewhere Flask's page, or the web pages' own)."""
+    if not request.path.startswith(_MACHINE_PATHS) or error.code is None:
+        return error
+    code = (error.name or "error").lower().replace(" ", "-")
+    response = problem_response(error.code, Problem(code, error.description or error.name))
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
 
 
 @blueprint.get("/metrics")
