@@ -5,6 +5,7 @@ No personal data of the applicant, and not the subject or texts either: only wha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -48,6 +49,17 @@ class TrackingView:
     # 5 working days), and whether that day has passed.
     forward_by: date | None = None
     forward_late: bool = False
+
+
+_CODE_CHARS = re.compile(r"[^A-Z0-9-]")
+
+
+def normalise_code(raw: str) -> str:
+    """A tracking code as a citizen types it: any case, spaces, with or without the dashes."""
+    code = _CODE_CHARS.sub("", raw.upper())[:64]
+    if "-" not in code and len(code) == 20:
+        code = "-".join(code[i : i + 4] for i in range(0, 20, 4))
+    return code
 
 
 def track(

@@ -98,6 +98,10 @@ def test_full_lifecycle_and_tracking_without_personal_data(client, signers, gate
     response = client.get(f"/api/v1/appeals/{code}")
     timeline = response.json
     assert timeline["status"] == "closed"
+    # as a citizen types it: any case, without its dashes, spaced -- as the web page takes it
+    for typed in (code.lower(), code.replace("-", ""), " ".join(code.split("-"))):
+        assert client.get(f"/api/v1/appeals/{typed}").json == timeline, typed
+        assert client.get(f"/api/v1/appeals/{typed}/status.xml").status_code == 200, typed
     assert [e["event"] for e in timeline["timeline"]] == [
         "received",
         "forwarded",

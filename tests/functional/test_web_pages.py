@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from gateway.interfaces.web.charts import score_chart
-from gateway.interfaces.web.pages import normalise_code
+from gateway.services.tracking import normalise_code
 from tests.functional.web_world import A_NAME, B_NAME, PERSONAL, WEEKS, A, B, build_world
 
 
@@ -228,6 +228,8 @@ def test_the_tracking_form_and_a_timeline_without_personal_data(client, world):
     response = client.get(f"/track?code={typed}")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/track/{world.tracking_code}")
+    assert response.headers["Cache-Control"] == "no-store"  # the code is in the redirect too
+    assert response.headers["Referrer-Policy"] == "no-referrer"
     response = client.get(f"/track/{world.tracking_code}")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"

@@ -57,7 +57,7 @@ def _cursor(name: str, default: int = 0) -> int | None:
 def appeal_timeline(tracking_code: str) -> Response:
     gateway = _gateway()
     with gateway.sessions() as session:
-        view = tracking.track(session, gateway.appeals, tracking_code.upper(), _now())
+        view = tracking.track(session, gateway.appeals, tracking.normalise_code(tracking_code), _now())
     if view is None:
         return _not_found(f"no appeal with tracking code {tracking_code}")
     return jsonify(
@@ -83,7 +83,7 @@ def appeal_timeline(tracking_code: str) -> Response:
 @blueprint.get("/api/v1/appeals/<tracking_code>/status.xml")
 def appeal_status_xml(tracking_code: str) -> Response:
     with _gateway().sessions() as session:
-        document = tracking.latest_status_update(session, tracking_code.upper())
+        document = tracking.latest_status_update(session, tracking.normalise_code(tracking_code))
     if document is None:
         return _not_found(f"no appeal with tracking code {tracking_code}")
     return Response(document, content_type="application/xml; charset=utf-8")

@@ -4,7 +4,6 @@ the same data as the JSON API — and query no table themselves."""
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
 from flask import Blueprint, Response, redirect, request, url_for
@@ -64,7 +63,6 @@ STATUS_TEXT = {
     "left_without_consideration": "Left without consideration",
 }
 TIMELINESS_TEXT = {"on_time": "on time", "overdue": "overdue", "very_overdue": "seriously overdue"}
-_CODE_CHARS = re.compile(r"[^A-Z0-9-]")
 
 
 def _url(endpoint: str, **values) -> str:
@@ -211,14 +209,6 @@ def ratings() -> Response:
 # --- tracking (no personal data: only what gateway.services.tracking returns) -------------------------------
 
 
-def normalise_code(raw: str) -> str:
-    """What a citizen types: any case, spaces, with or without the dashes."""
-    code = _CODE_CHARS.sub("", raw.upper())[:64]
-    if "-" not in code and len(code) == 20:
-        code = "-".join(code[i : i + 4] for i in range(0, 20, 4))
-    return code
-
-
 def _private(response: Response) -> Response:
     """A tracking code is the key to an appeal's timeline: keep it out of caches and referrers."""
     response.headers["Cache-Control"] = "no-store"
@@ -229,16 +219,16 @@ def _private(response: Response) -> Response:
 @blueprint.get("/track")
 def track_form() -> Response:
     if "code" in request.args:
-        code = normalise_code(request.args["code"])
+        code = tracking.normalise_code(request.args["code"])
         if not code:
             return _private(render("track.html", status=400, error="Enter the tracking code of your appeal."))
-        return redirect(url_for("pages.track", code=code), code=303)
+        return _private(redirect(url_for("pages.track", code=code), code=303))  # the code is in its Location
     return _private(render("track.html"))
 
 
 @blueprint.get("/track/<code>")
 def track(code: str) -> Response:
-    normalised = normalise_code(code)
+    normalised = tracking.normalise_code(code)
     g = gateway()
     with g.sessions() as session:
         view = tracking.track(session, g.appeals, normalised, now()) if normalised else None
