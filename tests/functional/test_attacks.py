@@ -94,6 +94,7 @@ REQUIRED = {
     "schema-invalid__attachment_digest_split_by_comment",
     "signer-not-authorized__status_change_signed_by_other_official",
     "signer-not-authorized__forward_signed_by_other_official",
+    "signer-not-authorized__directory_update_signed_by_an_official",
 }
 
 
