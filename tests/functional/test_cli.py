@@ -84,6 +84,9 @@ def test_verify_says_exactly_what_failed(own_pki, tmp_path):
 def test_issue_and_revoke(own_pki, tmp_path):
     issued = _run("pki", "issue", "--uid", "sys-newcomer", "--kind", "system", pki=own_pki)
     assert issued.exit_code == 0, issued.output
+    assert "warning" not in issued.output
+    again = _run("pki", "issue", "--uid", "sys-newcomer", "--kind", "system", pki=own_pki)
+    assert again.exit_code == 0 and "warning: sys-newcomer had a certificate already" in again.output
     signed_file = _sign(own_pki, "sys-newcomer", tmp_path)
     assert _run("verify", str(signed_file), pki=own_pki).exit_code == 0
 

@@ -208,7 +208,7 @@ def _refuse_an_unready_database(settings: Settings) -> None:
 
 @cli.group()
 def pki() -> None:
-    """The development PKI under var/pki (never for production)."""
+    """The development PKI under ZVAROT_PKI_DIR (default var/pki; never for production)."""
 
 
 @pki.command("init")
@@ -226,15 +226,24 @@ def pki_init() -> None:
 
 
 @pki.command("issue")
-@click.option("--uid", required=True)
+@click.option("--uid", required=True, help="the subject UID: a registered system's or official's id")
 @click.option("--kind", type=click.Choice(["system", "official"]), required=True)
-@click.option("--name", default=None)
+@click.option("--name", default=None, help="the subject's common name; default: the uid")
 def pki_issue(uid: str, kind: str, name: str | None) -> None:
-    """Issue a certificate and key for a system (seal) or an official (personal signature)."""
-    from gateway.pki import issue
+    """Issue a certificate and key for a system (seal) or an official (personal signature). For a uid that has
+    one already: a new key and certificate; the old certificate works until revoked."""
+    from gateway.pki import issue, load_manifest
 
-    entry = issue(_settings().pki_dir, uid, kind, name=name)
+    pki_dir = _settings().pki_dir
+    had = any(e["uid"] == uid for e in load_manifest(pki_dir)["identities"])
+    entry = issue(pki_dir, uid, kind, name=name)
     click.echo(json.dumps(entry, indent=2))
+    if had:
+        click.echo(
+            f"warning: {uid} had a certificate already; it still verifies until `zvarot pki revoke` of it "
+            "(revoke before issuing anew when the old key must stop working)",
+            err=True,
+        )
 
 
 @pki.command("revoke")
@@ -263,7 +272,11 @@ def pki_crl(days: int) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--key", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="the signer's private key (PEM)",
 )
 @click.option(
     "--cert",
@@ -271,9 +284,15 @@ def pki_crl(days: int) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     multiple=True,
     required=True,
-    help="signer certificate first, then intermediates",
+    help="the signer's certificate (PEM), then any intermediates (repeatable)",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to write the signed document; default: standard output",
+)
 def sign(file: Path, key_path: Path, cert_paths: tuple[Path, ...], output: Path | None) -> None:
     """Sign FILE under the Zvarot profile (enveloped, exclusive c14n, SHA-256, X509Data)."""
     from gateway.xml.parsing import parse_document
