@@ -281,10 +281,12 @@ def test_the_ratings_commands(january, database_url, tmp_path):
     computed = runner.invoke(cli, ["ratings", "compute", "--week", "2026-W06"], env=env)
     assert computed.exit_code == 0, computed.output
     assert "ratings 2026-W06" in computed.output and "1 ranked" in computed.output
+    # both on the gateway's legal clock (Minsk), with the offset: the Monday after the week, midnight
+    assert "(as of 2026-02-09T00:00:00+03:00)" in computed.output
     shown = runner.invoke(cli, ["ratings", "show", "--week", "2026-W06"], env=env)
     assert shown.exit_code == 0, shown.output
     lines = shown.output.splitlines()
-    assert lines[0].startswith("week 2026-W06")
+    assert lines[0].startswith("week 2026-W06 (as of 2026-02-09T00:00:00+03:00, computed 20")
     assert lines[1:3] == ["overall", " best:"]
     assert "Maryna Kavalionak" in lines[3] and "#1" in lines[3]
     assert "Ministry of Housing and Utilities [ou-ministry-housing]" in shown.output  # per org unit

@@ -852,7 +852,8 @@ def ratings_compute(week: str | None) -> None:
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(
-        f"ratings {chosen} (as of {result.as_of.isoformat()}): {len(result.ratings)} officials, "
+        f"ratings {chosen} (as of {_local(result.as_of, _settings().timezone)}): "
+        f"{len(result.ratings)} officials, "
         f"{len(result.ranked)} ranked, {len(result.ratings) - len(result.ranked)} with insufficient data"
     )
 
@@ -866,7 +867,9 @@ def ratings_show(week: str | None, top: int) -> None:
     from gateway.directory.service import load_snapshot
     from gateway.services.catalog import subtree
 
-    service = ratings_service(_settings())
+    settings = _settings()
+    service_zone = settings.timezone
+    service = ratings_service(settings)
     chosen = _week(week, service) if week else None
     with _database() as sessions, sessions() as session:
         run = service.run(session, chosen)
@@ -898,7 +901,8 @@ def ratings_show(week: str | None, top: int) -> None:
 
     ranked = [r for r in rows if r.rank is not None]
     click.echo(
-        f"week {run.week} (as of {run.as_of.isoformat()}, computed {run.computed_at.isoformat()}): "
+        f"week {run.week} (as of {_local(run.as_of, service_zone)}, "
+        f"computed {_local(run.computed_at, service_zone)}): "
         f"{len(rows)} officials, {len(ranked)} ranked, {len(rows) - len(ranked)} with insufficient data"
     )
     block("overall", ranked)
@@ -927,6 +931,15 @@ def bench(seconds: float, workers: int, database_url: str, rounds: int) -> None:
     from gateway.bench import main as run_bench
 
     run_bench(seconds=seconds, workers=workers, database_url=database_url, rounds=rounds)
+
+
+def _local(moment: datetime, zone: str) -> str:
+    """A stored moment on the gateway's legal clock (ZVAROT_TIMEZONE), to the second, with its offset
+    (SQLite hands back UTC without a zone)."""
+    from zoneinfo import ZoneInfo
+
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
 def _redacted(url: str) -> str:
