@@ -84,7 +84,12 @@ def _unit_options(tree: list[dict]) -> list[dict]:
 
 
 def not_found(what: str) -> Response:
-    return render("not_found.html", status=404, what=what)
+    return render("not_found.html", status=404, what=what, heading="Not found")
+
+
+def bad_request(what: str, heading: str) -> Response:
+    """A link or a typed address that cannot mean anything (400), on the same page as a 404."""
+    return render("not_found.html", status=400, what=what, heading=heading)
 
 
 # --- officials and the org tree -----------------------------------------------------------------------------
@@ -182,7 +187,7 @@ def ratings() -> Response:
         try:
             week = str(IsoWeek.parse(week))
         except ValueError:
-            return not_found(f"{week} is not a week (write it like 2026-W05).")
+            return bad_request(f"{week} is not a week (write it like 2026-W05).", heading="Not a week")
     unit = request.args.get("unit", "").strip() or None
     g = gateway()
     with g.sessions() as session:
