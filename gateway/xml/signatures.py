@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import xmlsec
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -180,8 +181,9 @@ class _CertificateCache:
             if known is not None:
                 self._known.move_to_end(der)
                 return known
-        cert = x509.load_der_x509_certificate(der)  # ValueError for an unreadable one: not cached
-        known = _Known(cert, _is_ca(cert), cert.public_key(), cert.fingerprint(_SHA256))
+        # Neither an unreadable certificate (ValueError) nor an unsupported key (Rejection) is cached.
+        cert = x509.load_der_x509_certificate(der)
+        known = _Known(cert, _is_ca(cert), _public_key(cert), cert.fingerprint(_SHA256))
         if len(der) > self.MAX_CACHED_DER:
             return known
         with self._lock:
@@ -217,6 +219,17 @@ def _certificates(signature: etree._Element) -> tuple[_Known, tuple[x509.Certifi
             "signature-profile", f"X509Data must hold exactly one end-entity certificate, found {len(leaves)}"
         )
     return leaves[0], tuple(c.cert for c in certs if c is not leaves[0])
+
+
+def _public_key(cert: x509.Certificate):
+    try:
+        return cert.public_key()
+    except UnsupportedAlgorithm as exc:  # bign, GOST, SM2...: outside the profile, and no reason for a 500
+        raise Rejection(
+            "signature-profile",
+            f"X509Certificate {cert.subject.rfc4514_string()} holds an unsupported public key "
+            f"(algorithm {cert.public_key_algorithm_oid.dotted_string}: {exc})",
+        ) from None
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

@@ -24,6 +24,7 @@ from gateway.pki import (
     new_key,
 )
 from gateway.trust import CertificateVerifier, TrustStore, VerifiedSigner, subject_uid
+from tests.fixtures.attacks._kit import reissue
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -371,3 +372,29 @@ def test_the_cache_keeps_no_certificate_a_sender_supplied(store: TrustStore, pki
     assert [len(part) for part in key] == [32, 32, 32, 32] and all(isinstance(p, bytes) for p in key)
     assert verifier.verify(pki.system.cert, junk) is first  # still a cache hit
     assert verifier.verify(pki.system.cert) is not first  # other certificates supplied: another entry
+
+
+# ------------------------------------------------------------------------- keys `cryptography` cannot load
+
+# OIDs as DER, each replaced by one of the same length that `cryptography` cannot load a key for.
+P256, SM2_CURVE = bytes.fromhex("06082a8648ce3d030107"), bytes.fromhex("06082a811ccf5501822d")
+RSA, UNKNOWN_KEY_TYPE = bytes.fromhex("06092a864886f70d010101"), bytes.fromhex("06092a864886f70d010163")
+
+
+def test_a_supplied_ca_certificate_whose_key_cannot_be_loaded_is_passed_over(
+    store: TrustStore, pki: Pki, stranger: Pki
+) -> None:
+    """X509Data is the sender's: a CA certificate there with a key of a type `cryptography` does not know is
+    tried as an issuer like any other, and a chain that needs it fails with a refusal, not an exception."""
+    odd_ca = reissue(pki.issuing.cert, pki.root, replace=(RSA, UNKNOWN_KEY_TYPE))
+    verifier = CertificateVerifier(store)
+    assert verifier.verify(pki.system.cert, [odd_ca]).uid == "sys-portal"
+    # Same issuer name as ours: the search for a path ignoring time tries odd_ca's key too.
+    assert rejected(verifier, stranger.system.cert, [odd_ca]).code == "certificate-untrusted"
+
+
+def test_the_chain_check_does_not_load_the_signers_own_key(store: TrustStore, pki: Pki) -> None:
+    """The chain's signatures are the issuers'; a signer key outside the profile is refused earlier, by
+    gateway.xml.signatures (signature-profile), and must not crash this step either."""
+    odd = reissue(pki.system.cert, pki.issuing, replace=(P256, SM2_CURVE))
+    assert CertificateVerifier(store).verify(odd).uid == "sys-portal"
