@@ -180,6 +180,18 @@ def test_comment_injected_into_signed_text_is_accepted_but_never_read(kit, clien
     assert kit.find(signed_root, "zv:Header/zv:SenderSystem").text == "sys-portal"
 
 
+def test_a_processing_instruction_around_the_root_is_signed_with_the_document_and_accepted(kit, client):
+    """Only those inside the root are refused (schema-invalid__processing_instruction_*): one before the root
+    splits no field, and URI="" signs it with the rest, so adding one later breaks the signature."""
+    root = kit.parse(b"<?zv-note before the root?>\n" + etree.tostring(kit.example("Appeal")))
+    data = kit.signers["sys-portal"].sign_bytes(root)  # the whole tree (kit.sign copies the root only)
+    assert data.index(b"<?zv-note before the root?>") < data.index(b"<Appeal")
+
+    assert post(client, data).status_code == 201
+    added = data.replace(b"<Appeal", b"<?zv-note added?>\n<Appeal", 1)
+    assert error_codes(receipt_of(post(client, added))) == ["signature-invalid"]
+
+
 def test_the_kit_signs_under_the_profile_when_not_told_otherwise(kit, client):
     """Control for the signxml-made attacks: with profile algorithms, a signxml signature is accepted, so each
     of those attacks fails only because of the one thing it changes."""

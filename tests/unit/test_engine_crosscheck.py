@@ -231,10 +231,14 @@ def test_every_laxity_note_names_an_attack_of_the_corpus():
 def test_the_structural_attacks_the_schema_stops_are_refused_by_our_verifier_alone(kit):
     """Defence in depth: the wrapping/placement attacks answered `schema-invalid` (the schema runs first) are
     signature-profile violations for the verifier on its own."""
-    # A wrong attachment digest is content, not structure: its signature is good.
+    # Not structure, and their signatures are good: a wrong attachment digest is content, and a processing
+    # instruction inside the root is refused by the parser.
     content = {
         "schema-invalid__attachment_digest_mismatch",
         "schema-invalid__attachment_digest_split_by_comment",
+        "schema-invalid__processing_instruction_in_due_date",
+        "schema-invalid__processing_instruction_in_message_id",
+        "schema-invalid__processing_instruction_in_sender_system",
     }
     structural = [a for a in corpus() if a.code == "schema-invalid" and a.id not in content]
     assert structural and content <= {a.id for a in corpus()}
