@@ -15,23 +15,21 @@ from gateway.errors import Rejection
 class ParseLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
-    # Lift libxml2's 10 MB cap on a single text node (XML_PARSE_HUGE). Only for containers whose payload is
-    # one long text, such as a base64 document in a SOAP envelope; max_bytes and max_depth still bound it.
-    huge_text: bool = False
     # For containers with a rule of their own (SOAP refuses processing instructions anywhere, an SMDO card's
     # reader drops them); Zvarot documents carry none.
     allow_processing_instructions: bool = False
 
 
-def _parser(huge_text: bool = False) -> etree.XMLParser:
-    # huge_tree=False keeps libxml2's own depth (256) and amplification guards on as a second line; a
-    # huge_text parser (SOAP envelopes) relies on the DOCTYPE refusal and our own byte and depth limits alone.
+def _parser() -> etree.XMLParser:
+    # huge_tree: an attachment the XSD allows (8 MiB) is more base64 than libxml2's cap of 10,000,000
+    # characters on one text node. Our byte and depth limits and the DOCTYPE refusal bound the input; libxml2
+    # still stops nesting at 2048 and entity amplification.
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
-        huge_tree=huge_text,
+        huge_tree=True,
         remove_blank_text=False,
         remove_comments=False,
         remove_pis=False,
@@ -42,13 +40,11 @@ def _parser(huge_text: bool = False) -> etree.XMLParser:
 _local = threading.local()
 
 
-def _thread_parser(huge_text: bool = False) -> etree.XMLParser:
+def _thread_parser() -> etree.XMLParser:
     # lxml parser objects must not be shared between threads.
-    name = "huge_parser" if huge_text else "parser"
-    parser = getattr(_local, name, None)
+    parser = getattr(_local, "parser", None)
     if parser is None:
-        parser = _parser(huge_text)
-        setattr(_local, name, parser)
+        parser = _local.parser = _parser()
     return parser
 
 
@@ -63,7 +59,7 @@ def parse_document(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._E
     if _prolog_has_doctype(data):
         raise Rejection("forbidden-dtd", "documents must not contain a DOCTYPE")
     try:
-        root = etree.fromstring(data, _thread_parser(limits.huge_text))
+        root = etree.fromstring(data, _thread_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg or exc)
         if "amplification" in message:  # only entities declared in a DTD can amplify
