@@ -2,9 +2,9 @@
 and the gateway's own signatures (Signer).
 
 Verification happens in three steps, each of which can reject:
-1. the profile: one ds:Signature, a direct child of the root; one Reference URI=""; exactly the transforms
-   enveloped-signature + exclusive c14n without comments; allowlisted algorithms; key material only from
-   X509Data; key sizes and curves we accept;
+1. the profile: one ds:Signature, a direct child of the root, of XMLDSig elements only; one Reference URI="";
+   exactly the transforms enveloped-signature + exclusive c14n without comments; allowlisted algorithms; key
+   material only from X509Data; key sizes and curves we accept;
 2. the binding: we canonicalise the document without its signature ourselves and compare the digest with the
    Reference's DigestValue, so the content we hand on is byte for byte what was digested;
 3. the engine: libxmlsec1 (python-xmlsec) checks the digest and the SignatureValue with the certificate's key.
@@ -94,6 +94,7 @@ def find_signature(root: etree._Element) -> etree._Element:
 
 
 _SIGNATURE_CHILDREN = [ns.ds("SignedInfo"), ns.ds("SignatureValue"), ns.ds("KeyInfo")]
+_DS_TAG = ns.ds("")
 
 
 def _check_signature_children(signature: etree._Element) -> None:
@@ -105,6 +106,15 @@ def _check_signature_children(signature: etree._Element) -> None:
             "signature-profile",
             f"ds:Signature must hold exactly SignedInfo, SignatureValue and KeyInfo, found {names}",
         )
+    # Nor in KeyInfo or X509Data, which take any element of another namespace (a whole zv:Body too).
+    for element in signature.iter(etree.Element):
+        if not element.tag.startswith(_DS_TAG):
+            raise Rejection(
+                "signature-profile",
+                f"{etree.QName(element).text} on line {element.sourceline}: inside ds:Signature only XMLDSig "
+                "elements are allowed; unsigned content must not ride along in the evidence",
+                line=element.sourceline,
+            )
 
 
 def _check_signed_info(signature: etree._Element, policy: SignaturePolicy) -> tuple[str, str, str]:

@@ -25,11 +25,19 @@ _TEMPLATE = f"""<ds:Signature xmlns:ds="{ns.DS}"><ds:SignedInfo>
 <ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="{ns.ENVELOPED}"/>
 <ds:Transform Algorithm="{ns.EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{{digest}}"/>
 <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>
-<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>"""
+<ds:KeyInfo>{{key_info}}</ds:KeyInfo></ds:Signature>"""
+X509_DATA = "<ds:X509Data><ds:X509Certificate/></ds:X509Data>"
 
 
-def xmlsec1_sign(root: etree._Element, identity: dict, method: str, digest: str, tmp_path: Path) -> bytes:
-    root.append(etree.fromstring(_TEMPLATE.format(method=method, digest=digest)))
+def xmlsec1_sign(
+    root: etree._Element,
+    identity: dict,
+    method: str,
+    digest: str,
+    tmp_path: Path,
+    key_info: str = X509_DATA,
+) -> bytes:
+    root.append(etree.fromstring(_TEMPLATE.format(method=method, digest=digest, key_info=key_info)))
     template = tmp_path / "template.xml"
     template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     out = tmp_path / "signed.xml"
@@ -92,6 +100,28 @@ def test_documents_signed_by_xmlsec1_are_accepted(
     response = post(client, data)
     assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
     assert receipt_field(receipt_of(response), "zv:Outcome") == "accepted"
+
+
+def test_key_name_key_value_and_retrieval_method_beside_x509_data_are_ignored(client, manifest, tmp_path):
+    """SPEC: KeyValue, KeyName and RetrievalMethod are ignored, not refused; inside ds:Signature only elements
+    outside the XMLDSig namespace are (signature-profile__unsigned_body_in_key_info)."""
+    key_info = "<ds:KeyName>off-housing-dept-head</ds:KeyName><ds:KeyValue/>" + X509_DATA
+    data = xmlsec1_sign(
+        example("WorkReport"),
+        identity(manifest, "off-housing-dept-head"),
+        ns.RSA_SHA256,
+        ns.SHA256,
+        tmp_path,
+        key_info,
+    )
+    root = etree.fromstring(data)
+    assert root.find("ds:Signature/ds:KeyInfo/ds:KeyValue/ds:RSAKeyValue", ns.NSMAP) is not None  # filled in
+    retrieval = etree.SubElement(root.find("ds:Signature/ds:KeyInfo", ns.NSMAP), ns.ds("RetrievalMethod"))
+    retrieval.set("URI", "http://198.51.100.7/cert.der")  # never fetched: the test would fail on a connection
+
+    response = post(client, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
 
 
 def test_every_kind_of_receipt_verifies_with_xmlsec1(client, signers, manifest, tmp_path):

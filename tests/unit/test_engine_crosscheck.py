@@ -56,6 +56,10 @@ SIGNXML_IS_LAXER = {
     "signature-profile__rsa_1024",
     # ds:Object content is outside SignedInfo and is simply ignored; our profile refuses any ds:Object.
     "signature-profile__unsigned_object",
+    # Likewise foreign elements in KeyInfo and X509Data, which the XMLDSig schema admits (##other, lax); our
+    # profile refuses any element outside the XMLDSig namespace inside ds:Signature.
+    "signature-profile__unsigned_body_in_key_info",
+    "signature-profile__foreign_element_in_x509_data",
     # No limit on the certificates in X509Data: it parses all 41 and verifies.
     "signature-profile__too_many_certificates",
 }
