@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from copy import deepcopy
 from dataclasses import dataclass, field
 
@@ -225,10 +225,26 @@ def _certificates(signature: etree._Element) -> tuple[_Known, tuple[x509.Certifi
             raise Rejection("signature-profile", f"unreadable X509Certificate: {exc}") from None
     leaves = [c for c in certs if not c.is_ca]
     if len(leaves) != 1:
+        # Then the signer's is the one at the end of the chain the others form: a CA certificate, or one
+        # issued by an end-entity certificate. Whether it may sign is gateway.trust's call.
+        leaves = _chain_ends(certs)
+    if len(leaves) != 1:
         raise Rejection(
-            "signature-profile", f"X509Data must hold exactly one end-entity certificate, found {len(leaves)}"
+            "signature-profile",
+            "cannot tell the signer's certificate: X509Data must hold exactly one end-entity certificate, or "
+            f"exactly one that issued none of the others (found {len(leaves)})",
         )
     return leaves[0], tuple(c.cert for c in certs if c is not leaves[0])
+
+
+def _chain_ends(certs: list[_Known]) -> list[_Known]:
+    """The certificates that issued none of the others, by name (a self-issued one is not its own issuer)."""
+    issuers = Counter(c.cert.issuer for c in certs)
+
+    def issued_others(known: _Known) -> bool:
+        return issuers[known.cert.subject] - (known.cert.issuer == known.cert.subject) > 0
+
+    return [c for c in certs if not issued_others(c)]
 
 
 def _public_key(cert: x509.Certificate):

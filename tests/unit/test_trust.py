@@ -181,6 +181,25 @@ def test_missing_uid_is_untrusted(store: TrustStore, pki: Pki) -> None:
     assert "UID" in problem.message
 
 
+def test_a_ca_certificate_as_signer_is_untrusted_and_named_so(store: TrustStore, pki: Pki) -> None:
+    # Issued by the root, so that only the CA flag is wrong (under the issuing CA, pathLen 0 would be too).
+    ca = make_issuing_ca(pki.root, "Portal seal")
+    problem = rejected(CertificateVerifier(store), ca.cert)
+    assert problem.code == "certificate-untrusted"
+    assert "is a CA certificate" in problem.message and "not an end-entity one" in problem.message
+
+
+def test_a_signer_issued_by_an_end_entity_certificate_is_untrusted_and_named_so(
+    store: TrustStore, pki: Pki
+) -> None:
+    offspring = issue_cert(pki.system, "sys-portal", "Issued by the portal's seal")
+    problem = rejected(CertificateVerifier(store), offspring.cert, [pki.system.cert])
+    assert problem.code == "certificate-untrusted"
+    assert f"is issued by {pki.system.cert.subject.rfc4514_string()}, an end-entity certificate" in (
+        problem.message
+    )
+
+
 def test_empty_trust_store_trusts_nothing(tmp_path: Path, pki: Pki) -> None:
     tmp_path.joinpath("anchors").mkdir()
     verifier = CertificateVerifier(TrustStore.load(tmp_path))
