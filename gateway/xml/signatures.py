@@ -7,7 +7,8 @@ Verification happens in three steps, each of which can reject:
    material only from X509Data; key sizes and curves we accept;
 2. the binding: we canonicalise the document without its signature ourselves and compare the digest with the
    Reference's DigestValue, so the content we hand on is byte for byte what was digested;
-3. the engine: libxmlsec1 (python-xmlsec) checks the digest and the SignatureValue with the certificate's key.
+3. the engine: libxmlsec1 (python-xmlsec) checks the digest and the SignatureValue with the certificate's key
+   (an ECDSA value must first be exactly as long as the curve makes it).
 
 Trust in the certificate (chain, validity, revocation, identity) is gateway.trust's job, not this module's.
 """
@@ -288,6 +289,25 @@ def _check_key(key, method: str, policy: SignaturePolicy) -> None:
         raise Rejection("signature-profile", f"key type {type(key).__name__} is not allowed")
 
 
+def _check_ecdsa_value_size(signature: etree._Element, key) -> None:
+    # r || s, each exactly as wide as the curve (XMLDSig 1.1): libxmlsec1 1.3 also takes them zero-padded,
+    # Debian's xmlsec1 (the auditors' tool) does not, and one signature must have one encoding.
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return
+    expected = 2 * ((key.curve.key_size + 7) // 8)
+    text = "".join((signature.findtext(ns.ds("SignatureValue")) or "").split())
+    try:
+        size = len(base64.b64decode(text, validate=True))
+    except ValueError:
+        raise Rejection("signature-invalid", "the SignatureValue is not base64") from None
+    if size != expected:
+        raise Rejection(
+            "signature-invalid",
+            f"an ECDSA SignatureValue on {key.curve.name} is {expected} bytes (r and s of "
+            f"{expected // 2} each), not {size}",
+        )
+
+
 def canonical_without_signature(root: etree._Element, signature: etree._Element) -> bytes:
     """Exclusive c14n (no comments) of the whole document after the enveloped-signature transform."""
     parent = signature.getparent()
@@ -380,6 +400,7 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
         raise Rejection(
             "signature-invalid", "the content does not match the signed digest (altered after signing)"
         )
+    _check_ecdsa_value_size(signature, signer.public_key)
     _engine_verify(signature, signer)
     return VerifiedSignature(
         signed_root=parse_trusted(signed_bytes),

@@ -5,6 +5,8 @@ allows, the difference is written down here and our verifier must be the one tha
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import signxml
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -13,6 +15,8 @@ from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XM
 from signxml.exceptions import SignXMLException
 
 from gateway.errors import Rejection
+from gateway.pki.dev_ca import issue_cert, new_key
+from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import verify_document
 from tests.fixtures.attacks._kit import Kit, corpus
@@ -154,6 +158,29 @@ def test_both_engines_read_the_signed_text_not_the_injected_comment(kit, ca_pem_
 
     assert theirs is not None
     assert kit.find(ours, "zv:Body/zv:Subject").text == kit.find(theirs, "zv:Body/zv:Subject").text == "abc"
+
+
+@pytest.mark.parametrize("curve", ["ec-p256", "ec-p384"])
+def test_an_ecdsa_signature_value_is_exactly_twice_the_curve_size(kit, ca_pem_file, curve):
+    """64 bytes on P-256, 96 on P-384, as both engines accept; r || s zero-padded or one byte short is
+    refused before the engine runs (signature-invalid__ecdsa_padded_signature_value)."""
+    signer = issue_cert(kit.issuing_ca, "sys-portal", "Portal", "system", key=new_key(curve))
+    data = kit.sign_with(signer.key, [signer.cert], kit.example("Appeal"))
+    root = parse_document(data)
+    value = root.find("ds:Signature/ds:SignatureValue", ns.NSMAP)
+    raw = base64.b64decode(value.text)
+    assert len(raw) == {"ec-p256": 64, "ec-p384": 96}[curve]
+    assert verify_document(root).signed_bytes == signxml_verify(data, ca_pem_file=ca_pem_file).signed_data
+
+    half = len(raw) // 2
+    for other in (b"\0" + raw[:half] + b"\0" + raw[half:], raw[:-1]):
+        value.text = base64.b64encode(other).decode()
+        with pytest.raises(Rejection) as refused:
+            verify_document(root)
+        assert refused.value.code == "signature-invalid"
+        assert (
+            f"is {len(raw)} bytes" in refused.value.message and f"not {len(other)}" in refused.value.message
+        )
 
 
 # --- receipts ---------------------------------------------------------------------------------------------
