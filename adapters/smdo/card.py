@@ -19,7 +19,7 @@ import copy
 import hashlib
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -266,7 +266,8 @@ def _q(local: str) -> str:
 def read_card(data: bytes, limits: ParseLimits = ParseLimits()) -> Card:
     """Parse untrusted bytes into a Card (DOCTYPEs, entities, oversize and deep nesting are refused)."""
     try:
-        root = parse_document(data, limits)
+        # card_from_element drops processing instructions, as the card schema ignores them
+        root = parse_document(data, replace(limits, allow_processing_instructions=True))
     except Rejection as exc:
         raise CardError(exc.code, exc.message, line=exc.problems[0].line) from None
     return card_from_element(root)

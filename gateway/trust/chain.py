@@ -10,7 +10,7 @@ Chain building and signature/basicConstraints/pathLen checks are delegated to `c
 subjectAltName and extendedKeyUsage requirements, which document-signing certificates do not meet). Which
 code a failure gets is decided here:
 
-* the signer's own profile (KeyUsage, UID) is checked first -> `certificate-untrusted`;
+* the signer's own profile (not a CA certificate, KeyUsage, UID) is checked first -> `certificate-untrusted`;
 * when the library finds no chain, we look for a path ignoring time; if one exists, some certificate on it is
   outside its validity at `at`, and the library accepts that path at a moment where every certificate on it is
   valid, the answer is `certificate-expired`, otherwise `certificate-untrusted`. (So an expired certificate
@@ -124,6 +124,20 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
+
+
+def _end_entity_issuer(leaf: x509.Certificate, helpers: list[x509.Certificate]) -> x509.Certificate | None:
+    """A certificate that is not a CA's but signed `leaf` (e.g. a signer's seal used to issue another)."""
+    for cert in helpers:
+        if cert.subject != leaf.issuer:
+            continue
+        try:
+            if not _is_ca(cert):
+                leaf.verify_directly_issued_by(cert)
+                return cert
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            continue
+    return None
 
 
 def _may_sign_crls(cert: x509.Certificate) -> bool:
@@ -241,8 +255,15 @@ class CertificateVerifier:
         try:
             usage = _key_usage_names(leaf)
             uids = subject_uids(leaf)
+            is_ca = _is_ca(leaf)
         except ValueError as exc:  # malformed/duplicate extensions
             raise Rejection("certificate-untrusted", f"signer certificate {who} is malformed: {exc}") from exc
+        if is_ca:
+            raise Rejection(
+                "certificate-untrusted",
+                f"signer certificate {who} is a CA certificate (basicConstraints CA:TRUE), "
+                "not an end-entity one",
+            )
         if usage is None:
             raise Rejection(
                 "certificate-untrusted",
@@ -320,6 +341,13 @@ class CertificateVerifier:
             # The validity periods never overlap: signatures hold (checked while building), CA flags too?
             if all(_is_ca(c) for c in path[1:]) and not _is_ca(leaf):
                 return expired
+        issuer = _end_entity_issuer(leaf, helpers)
+        if issuer is not None:
+            return Rejection(
+                "certificate-untrusted",
+                f"signer certificate {_describe(leaf)} is issued by {_describe(issuer)}, an end-entity "
+                "certificate, not a CA",
+            )
         return Rejection(
             "certificate-untrusted",
             f"no valid chain from {_describe(leaf)} to a trust anchor ({library_error})",

@@ -2,12 +2,13 @@
 and the gateway's own signatures (Signer).
 
 Verification happens in three steps, each of which can reject:
-1. the profile: one ds:Signature, a direct child of the root; one Reference URI=""; exactly the transforms
-   enveloped-signature + exclusive c14n without comments; allowlisted algorithms; key material only from
-   X509Data; key sizes and curves we accept;
+1. the profile: one ds:Signature, a direct child of the root, of XMLDSig elements only; one Reference URI="";
+   exactly the transforms enveloped-signature + exclusive c14n without comments; allowlisted algorithms; key
+   material only from X509Data; key sizes and curves we accept;
 2. the binding: we canonicalise the document without its signature ourselves and compare the digest with the
    Reference's DigestValue, so the content we hand on is byte for byte what was digested;
-3. the engine: libxmlsec1 (python-xmlsec) checks the digest and the SignatureValue with the certificate's key.
+3. the engine: libxmlsec1 (python-xmlsec) checks the digest and the SignatureValue with the certificate's key
+   (an ECDSA value must first be exactly as long as the curve makes it).
 
 Trust in the certificate (chain, validity, revocation, identity) is gateway.trust's job, not this module's.
 """
@@ -17,12 +18,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from copy import deepcopy
 from dataclasses import dataclass, field
 
 import xmlsec
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -93,6 +95,7 @@ def find_signature(root: etree._Element) -> etree._Element:
 
 
 _SIGNATURE_CHILDREN = [ns.ds("SignedInfo"), ns.ds("SignatureValue"), ns.ds("KeyInfo")]
+_DS_TAG = ns.ds("")
 
 
 def _check_signature_children(signature: etree._Element) -> None:
@@ -104,6 +107,15 @@ def _check_signature_children(signature: etree._Element) -> None:
             "signature-profile",
             f"ds:Signature must hold exactly SignedInfo, SignatureValue and KeyInfo, found {names}",
         )
+    # Nor in KeyInfo or X509Data, which take any element of another namespace (a whole zv:Body too).
+    for element in signature.iter(etree.Element):
+        if not element.tag.startswith(_DS_TAG):
+            raise Rejection(
+                "signature-profile",
+                f"{etree.QName(element).text} on line {element.sourceline}: inside ds:Signature only XMLDSig "
+                "elements are allowed; unsigned content must not ride along in the evidence",
+                line=element.sourceline,
+            )
 
 
 def _check_signed_info(signature: etree._Element, policy: SignaturePolicy) -> tuple[str, str, str]:
@@ -180,8 +192,9 @@ class _CertificateCache:
             if known is not None:
                 self._known.move_to_end(der)
                 return known
-        cert = x509.load_der_x509_certificate(der)  # ValueError for an unreadable one: not cached
-        known = _Known(cert, _is_ca(cert), cert.public_key(), cert.fingerprint(_SHA256))
+        # Neither an unreadable certificate (ValueError) nor an unsupported key (Rejection) is cached.
+        cert = x509.load_der_x509_certificate(der)
+        known = _Known(cert, _is_ca(cert), _public_key(cert), cert.fingerprint(_SHA256))
         if len(der) > self.MAX_CACHED_DER:
             return known
         with self._lock:
@@ -213,10 +226,37 @@ def _certificates(signature: etree._Element) -> tuple[_Known, tuple[x509.Certifi
             raise Rejection("signature-profile", f"unreadable X509Certificate: {exc}") from None
     leaves = [c for c in certs if not c.is_ca]
     if len(leaves) != 1:
+        # Then the signer's is the one at the end of the chain the others form: a CA certificate, or one
+        # issued by an end-entity certificate. Whether it may sign is gateway.trust's call.
+        leaves = _chain_ends(certs)
+    if len(leaves) != 1:
         raise Rejection(
-            "signature-profile", f"X509Data must hold exactly one end-entity certificate, found {len(leaves)}"
+            "signature-profile",
+            "cannot tell the signer's certificate: X509Data must hold exactly one end-entity certificate, or "
+            f"exactly one that issued none of the others (found {len(leaves)})",
         )
     return leaves[0], tuple(c.cert for c in certs if c is not leaves[0])
+
+
+def _chain_ends(certs: list[_Known]) -> list[_Known]:
+    """The certificates that issued none of the others, by name (a self-issued one is not its own issuer)."""
+    issuers = Counter(c.cert.issuer for c in certs)
+
+    def issued_others(known: _Known) -> bool:
+        return issuers[known.cert.subject] - (known.cert.issuer == known.cert.subject) > 0
+
+    return [c for c in certs if not issued_others(c)]
+
+
+def _public_key(cert: x509.Certificate):
+    try:
+        return cert.public_key()
+    except UnsupportedAlgorithm as exc:  # bign, GOST, SM2...: outside the profile, and no reason for a 500
+        raise Rejection(
+            "signature-profile",
+            f"X509Certificate {cert.subject.rfc4514_string()} holds an unsupported public key "
+            f"(algorithm {cert.public_key_algorithm_oid.dotted_string}: {exc})",
+        ) from None
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -247,6 +287,25 @@ def _check_key(key, method: str, policy: SignaturePolicy) -> None:
             raise Rejection("signature-profile", f"elliptic curve {key.curve.name} is not allowed")
     else:
         raise Rejection("signature-profile", f"key type {type(key).__name__} is not allowed")
+
+
+def _check_ecdsa_value_size(signature: etree._Element, key) -> None:
+    # r || s, each exactly as wide as the curve (XMLDSig 1.1): libxmlsec1 1.3 also takes them zero-padded,
+    # Debian's xmlsec1 (the auditors' tool) does not, and one signature must have one encoding.
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return
+    expected = 2 * ((key.curve.key_size + 7) // 8)
+    text = "".join((signature.findtext(ns.ds("SignatureValue")) or "").split())
+    try:
+        size = len(base64.b64decode(text, validate=True))
+    except ValueError:
+        raise Rejection("signature-invalid", "the SignatureValue is not base64") from None
+    if size != expected:
+        raise Rejection(
+            "signature-invalid",
+            f"an ECDSA SignatureValue on {key.curve.name} is {expected} bytes (r and s of "
+            f"{expected // 2} each), not {size}",
+        )
 
 
 def canonical_without_signature(root: etree._Element, signature: etree._Element) -> bytes:
@@ -341,6 +400,7 @@ def verify_document(root: etree._Element, policy: SignaturePolicy = SignaturePol
         raise Rejection(
             "signature-invalid", "the content does not match the signed digest (altered after signing)"
         )
+    _check_ecdsa_value_size(signature, signer.public_key)
     _engine_verify(signature, signer)
     return VerifiedSignature(
         signed_root=parse_trusted(signed_bytes),

@@ -181,6 +181,40 @@ def test_comment_injected_into_signed_text_is_accepted_but_never_read(kit, clien
     assert kit.find(signed_root, "zv:Header/zv:SenderSystem").text == "sys-portal"
 
 
+def test_a_processing_instruction_around_the_root_is_signed_with_the_document_and_accepted(kit, client):
+    """Only those inside the root are refused (schema-invalid__processing_instruction_*): one before the root
+    splits no field, and URI="" signs it with the rest, so adding one later breaks the signature."""
+    root = kit.parse(b"<?zv-note before the root?>\n" + etree.tostring(kit.example("Appeal")))
+    data = kit.signers["sys-portal"].sign_bytes(root)  # the whole tree (kit.sign copies the root only)
+    assert data.index(b"<?zv-note before the root?>") < data.index(b"<Appeal")
+
+    assert post(client, data).status_code == 201
+    added = data.replace(b"<Appeal", b"<?zv-note added?>\n<Appeal", 1)
+    assert error_codes(receipt_of(post(client, added))) == ["signature-invalid"]
+
+
+def test_a_signer_certificate_that_may_not_sign_is_refused_for_what_it_is(kit, client):
+    """Without the CA flag to tell the signer's certificate, it is the one that issued none of the others;
+    the refusal then says what is wrong with it."""
+    expected = {
+        "certificate-untrusted__ca_certificate_as_signer": "is a CA certificate",
+        "certificate-untrusted__signer_issued_by_end_entity": "an end-entity certificate, not a CA",
+    }
+    attacks = {a.id: a for a in ATTACKS}
+    for attack_id, said in expected.items():
+        error = receipt_of(post(client, attacks[attack_id].data(kit))).find(
+            "zv:Body/zv:Errors/zv:Error", ns.NSMAP
+        )
+        assert error.findtext("zv:Code", namespaces=ns.NSMAP) == "certificate-untrusted"
+        assert said in error.findtext("zv:Message", namespaces=ns.NSMAP), attack_id
+
+
+def test_two_unrelated_end_entity_certificates_leave_the_signer_unknown(kit, client):
+    portal, housing = kit.certified("sys-portal"), kit.certified("sys-dms-housing")
+    data = kit.sign_with(portal.key, [portal.cert, housing.cert], kit.example("Appeal"))
+    assert error_codes(receipt_of(post(client, data))) == ["signature-profile"]
+
+
 def test_the_kit_signs_under_the_profile_when_not_told_otherwise(kit, client):
     """Control for the signxml-made attacks: with profile algorithms, a signxml signature is accepted, so each
     of those attacks fails only because of the one thing it changes."""

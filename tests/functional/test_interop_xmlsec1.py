@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gateway.store.appeals import OutboxMessage
 from gateway.xml import ns
+from tests.fixtures.attacks._kit import Kit, corpus
 from tests.helpers import about, error_codes, example, new_appeal, post, receipt_field, receipt_of, signed
 
 XMLSEC1 = shutil.which("xmlsec1")
@@ -25,11 +26,19 @@ _TEMPLATE = f"""<ds:Signature xmlns:ds="{ns.DS}"><ds:SignedInfo>
 <ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="{ns.ENVELOPED}"/>
 <ds:Transform Algorithm="{ns.EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{{digest}}"/>
 <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>
-<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>"""
+<ds:KeyInfo>{{key_info}}</ds:KeyInfo></ds:Signature>"""
+X509_DATA = "<ds:X509Data><ds:X509Certificate/></ds:X509Data>"
 
 
-def xmlsec1_sign(root: etree._Element, identity: dict, method: str, digest: str, tmp_path: Path) -> bytes:
-    root.append(etree.fromstring(_TEMPLATE.format(method=method, digest=digest)))
+def xmlsec1_sign(
+    root: etree._Element,
+    identity: dict,
+    method: str,
+    digest: str,
+    tmp_path: Path,
+    key_info: str = X509_DATA,
+) -> bytes:
+    root.append(etree.fromstring(_TEMPLATE.format(method=method, digest=digest, key_info=key_info)))
     template = tmp_path / "template.xml"
     template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     out = tmp_path / "signed.xml"
@@ -50,7 +59,10 @@ def xmlsec1_sign(root: etree._Element, identity: dict, method: str, digest: str,
     return out.read_bytes()
 
 
-def xmlsec1_verify(data: bytes, manifest: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+def xmlsec1_verify(
+    data: bytes, manifest: dict, tmp_path: Path, untrusted: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """`untrusted`: CA certificates the document does not carry (demo signers send their own only)."""
     path = tmp_path / "to-verify.xml"
     path.write_bytes(data)
     return subprocess.run(
@@ -59,6 +71,7 @@ def xmlsec1_verify(data: bytes, manifest: dict, tmp_path: Path) -> subprocess.Co
             "--verify",
             "--trusted-pem",
             manifest["root_ca"]["cert"],
+            *(arg for pem in untrusted for arg in ("--untrusted-pem", pem)),
             "--enabled-key-data",
             "x509",
             str(path),
@@ -92,6 +105,39 @@ def test_documents_signed_by_xmlsec1_are_accepted(
     response = post(client, data)
     assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
     assert receipt_field(receipt_of(response), "zv:Outcome") == "accepted"
+
+
+def test_key_name_key_value_and_retrieval_method_beside_x509_data_are_ignored(client, manifest, tmp_path):
+    """SPEC: KeyValue, KeyName and RetrievalMethod are ignored, not refused; inside ds:Signature only elements
+    outside the XMLDSig namespace are (signature-profile__unsigned_body_in_key_info)."""
+    key_info = "<ds:KeyName>off-housing-dept-head</ds:KeyName><ds:KeyValue/>" + X509_DATA
+    data = xmlsec1_sign(
+        example("WorkReport"),
+        identity(manifest, "off-housing-dept-head"),
+        ns.RSA_SHA256,
+        ns.SHA256,
+        tmp_path,
+        key_info,
+    )
+    root = etree.fromstring(data)
+    assert root.find("ds:Signature/ds:KeyInfo/ds:KeyValue/ds:RSAKeyValue", ns.NSMAP) is not None  # filled in
+    retrieval = etree.SubElement(root.find("ds:Signature/ds:KeyInfo", ns.NSMAP), ns.ds("RetrievalMethod"))
+    retrieval.set("URI", "http://198.51.100.7/cert.der")  # never fetched: the test would fail on a connection
+
+    response = post(client, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    assert response.status_code == 201, receipt_of(response).findtext(".//{urn:zvarot:1}Message")
+
+
+def test_xmlsec1_refuses_the_zero_padded_ecdsa_value_the_profile_refuses(manifest, signers, tmp_path):
+    """Why the profile wants an ECDSA SignatureValue of exactly twice the curve size: the auditors' tool
+    refuses r || s zero-padded, though libxmlsec1 1.3 in process took it."""
+    attack = next(a for a in corpus() if a.id == "signature-invalid__ecdsa_padded_signature_value")
+    kit = Kit(manifest, signers)
+    issuing = (manifest["issuing_ca"]["cert"],)
+    honest = kit.sign("sys-portal", kit.example("Appeal"))
+    assert xmlsec1_verify(honest, manifest, tmp_path, issuing).returncode == 0
+    assert xmlsec1_verify(attack.data(kit), manifest, tmp_path, issuing).returncode != 0
 
 
 def test_every_kind_of_receipt_verifies_with_xmlsec1(client, signers, manifest, tmp_path):

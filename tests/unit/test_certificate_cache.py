@@ -95,3 +95,25 @@ def test_an_rsa_key_above_the_policy_ceiling_is_refused(manifest, signers):
         verify_document(root, SignaturePolicy(max_rsa_bits=2048))
     assert refused.value.code == "signature-profile"
     assert "at most 2048" in refused.value.message
+
+
+def test_a_key_cryptography_cannot_load_is_refused_naming_its_algorithm_and_not_kept(manifest, signers):
+    """A bign, GOST or SM2 certificate in X509Data: `cert.public_key()` raises UnsupportedAlgorithm, which
+    must become a refusal that says what the key is, not an internal error."""
+    kit = Kit(manifest, signers)
+    portal = kit.certified("sys-portal")
+    # OIDs as DER, each replaced by one of the same length that `cryptography` cannot load a key for.
+    ec_public_key, unknown_key_type = bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06072a8648ce3d0209")
+    p256, sm2_curve = bytes.fromhex("06082a8648ce3d030107"), bytes.fromhex("06082a811ccf5501822d")
+    cases = {
+        "algorithm 1.2.840.10045.2.9": (ec_public_key, unknown_key_type),
+        "Curve 1.2.156.10197.1.301": (p256, sm2_curve),
+    }
+    cache = _CertificateCache()
+    for named, replace in cases.items():
+        der = kit.reissued(portal.cert, replace=replace).public_bytes(serialization.Encoding.DER)
+        with pytest.raises(Rejection) as refused:
+            cache.get(der)
+        assert refused.value.code == "signature-profile"
+        assert "unsupported public key" in refused.value.message and named in refused.value.message
+    assert len(cache) == 0

@@ -24,6 +24,7 @@ from gateway.pki import (
     new_key,
 )
 from gateway.trust import CertificateVerifier, TrustStore, VerifiedSigner, subject_uid
+from tests.fixtures.attacks._kit import reissue
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -178,6 +179,25 @@ def test_missing_uid_is_untrusted(store: TrustStore, pki: Pki) -> None:
     problem = rejected(CertificateVerifier(store), anonymous.cert)
     assert problem.code == "certificate-untrusted"
     assert "UID" in problem.message
+
+
+def test_a_ca_certificate_as_signer_is_untrusted_and_named_so(store: TrustStore, pki: Pki) -> None:
+    # Issued by the root, so that only the CA flag is wrong (under the issuing CA, pathLen 0 would be too).
+    ca = make_issuing_ca(pki.root, "Portal seal")
+    problem = rejected(CertificateVerifier(store), ca.cert)
+    assert problem.code == "certificate-untrusted"
+    assert "is a CA certificate" in problem.message and "not an end-entity one" in problem.message
+
+
+def test_a_signer_issued_by_an_end_entity_certificate_is_untrusted_and_named_so(
+    store: TrustStore, pki: Pki
+) -> None:
+    offspring = issue_cert(pki.system, "sys-portal", "Issued by the portal's seal")
+    problem = rejected(CertificateVerifier(store), offspring.cert, [pki.system.cert])
+    assert problem.code == "certificate-untrusted"
+    assert f"is issued by {pki.system.cert.subject.rfc4514_string()}, an end-entity certificate" in (
+        problem.message
+    )
 
 
 def test_empty_trust_store_trusts_nothing(tmp_path: Path, pki: Pki) -> None:
@@ -371,3 +391,29 @@ def test_the_cache_keeps_no_certificate_a_sender_supplied(store: TrustStore, pki
     assert [len(part) for part in key] == [32, 32, 32, 32] and all(isinstance(p, bytes) for p in key)
     assert verifier.verify(pki.system.cert, junk) is first  # still a cache hit
     assert verifier.verify(pki.system.cert) is not first  # other certificates supplied: another entry
+
+
+# ------------------------------------------------------------------------- keys `cryptography` cannot load
+
+# OIDs as DER, each replaced by one of the same length that `cryptography` cannot load a key for.
+P256, SM2_CURVE = bytes.fromhex("06082a8648ce3d030107"), bytes.fromhex("06082a811ccf5501822d")
+RSA, UNKNOWN_KEY_TYPE = bytes.fromhex("06092a864886f70d010101"), bytes.fromhex("06092a864886f70d010163")
+
+
+def test_a_supplied_ca_certificate_whose_key_cannot_be_loaded_is_passed_over(
+    store: TrustStore, pki: Pki, stranger: Pki
+) -> None:
+    """X509Data is the sender's: a CA certificate there with a key of a type `cryptography` does not know is
+    tried as an issuer like any other, and a chain that needs it fails with a refusal, not an exception."""
+    odd_ca = reissue(pki.issuing.cert, pki.root, replace=(RSA, UNKNOWN_KEY_TYPE))
+    verifier = CertificateVerifier(store)
+    assert verifier.verify(pki.system.cert, [odd_ca]).uid == "sys-portal"
+    # Same issuer name as ours: the search for a path ignoring time tries odd_ca's key too.
+    assert rejected(verifier, stranger.system.cert, [odd_ca]).code == "certificate-untrusted"
+
+
+def test_the_chain_check_does_not_load_the_signers_own_key(store: TrustStore, pki: Pki) -> None:
+    """The chain's signatures are the issuers'; a signer key outside the profile is refused earlier, by
+    gateway.xml.signatures (signature-profile), and must not crash this step either."""
+    odd = reissue(pki.system.cert, pki.issuing, replace=(P256, SM2_CURVE))
+    assert CertificateVerifier(store).verify(odd).uid == "sys-portal"
