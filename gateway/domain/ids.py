@@ -33,11 +33,11 @@ def sortable_id(prefix: str, now_ms: int | None = None) -> str:
     return prefix + "".join(reversed(characters))
 
 
-# Rows are numbered by signed 64-bit integers in both databases (SQLite's INTEGER, PostgreSQL's BIGINT); a
-# larger number from a client names no row, and the driver would fail on it (OverflowError) instead.
-MAX_ROW_NUMBER = (1 << 63) - 1
+# Rows are numbered by INTEGER columns: 32-bit on PostgreSQL (64-bit on SQLite). A larger number from a client
+# names no row, and the database would refuse it ("integer out of range", OverflowError) with a 500 instead.
+MAX_ROW_NUMBER = (1 << 31) - 1
 # ASCII digits only: str.isdigit() also takes "²" and "٣", which int() then refuses.
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 def whole_number(text: str) -> int | None:

@@ -95,7 +95,8 @@ def find_signature(root: etree._Element) -> etree._Element:
 
 
 _SIGNATURE_CHILDREN = [ns.ds("SignedInfo"), ns.ds("SignatureValue"), ns.ds("KeyInfo")]
-_DS_TAG = ns.ds("")
+# XMLDSig and its 1.1 additions (dsig11:ECKeyValue in an EC KeyValue, which SPEC says is ignored like any).
+_SIGNATURE_NAMESPACES = (ns.ds(""), f"{{{ns.DSIG11}}}")
 
 
 def _check_signature_children(signature: etree._Element) -> None:
@@ -109,11 +110,11 @@ def _check_signature_children(signature: etree._Element) -> None:
         )
     # Nor in KeyInfo or X509Data, which take any element of another namespace (a whole zv:Body too).
     for element in signature.iter(etree.Element):
-        if not element.tag.startswith(_DS_TAG):
+        if not element.tag.startswith(_SIGNATURE_NAMESPACES):
             raise Rejection(
                 "signature-profile",
                 f"{etree.QName(element).text} on line {element.sourceline}: inside ds:Signature only XMLDSig "
-                "elements are allowed; unsigned content must not ride along in the evidence",
+                "(1.0 and 1.1) elements are allowed; unsigned content must not ride along in the evidence",
                 line=element.sourceline,
             )
 

@@ -330,6 +330,8 @@ def test_acknowledge_takes_a_cursor_or_ids_in_process(client):
         f"{official}<z:cursor>5</z:cursor><z:id>5</z:id>",
         official + "<z:id>1</z:id>" * 1001,
         f"{official}<z:id>1</z:id><z:id>-2</z:id>",
+        f"{official}<z:cursor>2147483648</z:cursor>",  # past PostgreSQL's integer ids: a fault, not a 500
+        f"{official}<z:id>999999999999999999</z:id>",
         official,
     ]
     for body in cases:
@@ -339,6 +341,10 @@ def test_acknowledge_takes_a_cursor_or_ids_in_process(client):
         _post(client, _envelope(f"<z:Acknowledge>{official}<z:id>1</z:id></z:Acknowledge>"))
     )
     assert faultcode == "soap:Client.Unauthorized"  # well formed: on to the token
+    faultcode, _ = _fault_of(
+        _post(client, _envelope(f"<z:Acknowledge>{official}<z:cursor>+2147483647</z:cursor></z:Acknowledge>"))
+    )
+    assert faultcode == "soap:Client.Unauthorized"  # the largest row number, with xs:unsignedLong's plus
 
 
 def test_submit_in_process_holds_the_document_to_its_limit_and_takes_base64_beyond_libxml2s_text_cap(

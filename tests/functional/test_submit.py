@@ -333,3 +333,32 @@ def test_health_is_a_503_while_the_database_is_not_migrated_to_this_version(clie
             restore = text("INSERT INTO alembic_version (version_num) VALUES (:head)")
             conn.execute(restore, {"head": schema_head()})
     assert client.get("/healthz").status_code == 200
+
+
+EC_KEY_VALUE = (
+    '<ds:KeyValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><dsig11:ECKeyValue '
+    'xmlns:dsig11="http://www.w3.org/2009/xmldsig11#"><dsig11:NamedCurve URI="urn:oid:1.2.840.10045.3.1.7"/>'
+    "<dsig11:PublicKey>BAAA</dsig11:PublicKey>{inside}</dsig11:ECKeyValue></ds:KeyValue>"
+)
+
+
+def _with_key_value(data: bytes, inside: str = "") -> bytes:
+    """KeyInfo is outside what is signed: the sender's signature still verifies with this added."""
+    root = etree.fromstring(data)
+    key_info = root.find("ds:Signature/ds:KeyInfo", ns.NSMAP)
+    key_info.insert(0, etree.fromstring(EC_KEY_VALUE.format(inside=inside)))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_an_ec_key_value_of_xmldsig_1_1_is_ignored_like_any_key_value(client, signers):
+    """SPEC: KeyValue is ignored; an EC one is written in XMLDSig 1.1's namespace (dsig11:ECKeyValue)."""
+    data = _with_key_value(signed(signers, "sys-portal", example("Appeal")))
+    response = post(client, data)
+    assert response.status_code == 201, error_codes(receipt_of(response))
+
+
+def test_unsigned_content_inside_an_ec_key_value_is_refused(client, signers):
+    body = '<zv:Subject xmlns:zv="urn:zvarot:1">not what was signed</zv:Subject>'
+    response = post(client, _with_key_value(signed(signers, "sys-portal", example("Appeal")), inside=body))
+    assert response.status_code == 400
+    assert error_codes(receipt_of(response)) == ["signature-profile"]

@@ -79,8 +79,9 @@ def test_appeals_accepted_later_have_later_appeal_and_receipt_ids(pki_dir, gatew
         ("0", 0),
         ("42", 42),
         ("007", 7),
-        ("9223372036854775807", MAX_ROW_NUMBER),
-        ("9223372036854775808", None),  # 2**63: past any row number of SQLite or PostgreSQL
+        ("2147483647", MAX_ROW_NUMBER),
+        ("02147483647", None),  # more digits than a row number has
+        ("2147483648", None),  # 2**31: past any row number of PostgreSQL's INTEGER columns
         ("99999999999999999999", None),
         ("", None),
         ("-1", None),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from gateway.domain.ids import MAX_ROW_NUMBER, whole_number
 from gateway.errors import Rejection
 from gateway.xml.parsing import ParseLimits, parse_document
 
@@ -112,7 +113,6 @@ def _check_headers(header: etree._Element) -> None:
 
 # --- reading operation parameters ---------------------------------------------------------------------------
 
-_WHOLE = re.compile(r"\+?[0-9]{1,18}")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 
@@ -137,10 +137,7 @@ def whole_param(operation: etree._Element, name: str, default: int | None = None
         if default is None:
             raise bad_request(f"{etree.QName(operation).localname} needs {{{ZS}}}{name}")
         return default
-    value = (element.text or "").strip()
-    if not _WHOLE.fullmatch(value):
-        raise bad_request(f"{name} must be a whole number ≥ 0, not {value[:40]!r}")
-    return int(value)
+    return _whole(name, (element.text or "").strip())
 
 
 def whole_params(operation: etree._Element, name: str, most: int) -> list[int]:
@@ -148,11 +145,14 @@ def whole_params(operation: etree._Element, name: str, most: int) -> list[int]:
     found = operation.findall(zs(name))
     if len(found) > most:
         raise bad_request(f"{name} appears {len(found)} times; at most {most}")
-    values = [(element.text or "").strip() for element in found]
-    for value in values:
-        if not _WHOLE.fullmatch(value):
-            raise bad_request(f"{name} must be a whole number ≥ 0, not {value[:40]!r}")
-    return [int(value) for value in values]
+    return [_whole(name, (element.text or "").strip()) for element in found]
+
+
+def _whole(name: str, value: str) -> int:
+    number = whole_number(value.removeprefix("+"))  # xs:unsignedLong's lexical form may carry a plus
+    if number is None:
+        raise bad_request(f"{name} must be a whole number from 0 to {MAX_ROW_NUMBER}, not {value[:40]!r}")
+    return number
 
 
 def base64_param(operation: etree._Element, name: str) -> bytes:

@@ -34,7 +34,7 @@ def page_number(page_size: int) -> int:
         return 1
     last = MAX_ROW_NUMBER // page_size
     page = whole_number(raw)
-    return last if page is None else min(max(page, 1), last)  # None: more digits than a row number has
+    return last if page is None else min(max(page, 1), last)  # None: past any row number
 
 
 def _moment(value: datetime | str | None) -> datetime | None:
