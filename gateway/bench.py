@@ -409,7 +409,8 @@ def _wait_healthy(port: int, server: subprocess.Popen) -> None:
             if conn.getresponse().status == 200:
                 return
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)  # not listening yet, or a 503 (its database not ready): ask again
     raise SystemExit("the gateway did not start within 60 s")
 
 

@@ -53,18 +53,15 @@ def authorize(
         # whom the event log records), it must be that official's. Acting for another is for the system's
         # seal, which vouches for its users -- and so is a document that names nobody (an appeal, a review, a
         # directory update): a personal signature there would let any official of the agency rename its head.
-        if named_official is None and header.document_type not in PERSONALLY_SIGNED:
-            raise Rejection(
-                "signer-not-authorized",
-                f"{header.document_type} names no official, so it goes under the seal of {sender.id!r}; "
-                f"a personal signature (of {signer_official.id!r}) speaks only for the official it names",
+        if named_official != signer_official.id:
+            said = (
+                f"names no official, so it goes under the seal of {sender.id!r},"
+                if named_official is None
+                else f"names official {named_official!r}"
             )
-        names_another = named_official is not None and named_official != signer_official.id
-        if names_another or (header.document_type in PERSONALLY_SIGNED and named_official is None):
             raise Rejection(
                 "signer-not-authorized",
-                f"{header.document_type} names official {named_official!r} "
-                f"but is signed by {signer_official.id!r}",
+                f"{header.document_type} {said} but is personally signed by {signer_official.id!r}",
             )
         return Authority(signer_uid, "official", sender)
     raise Rejection(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -451,21 +451,24 @@ def schema_head() -> str:
 
 
 def schema_problem(conn: Connection) -> str | None:
-    """Why the database on `conn` cannot serve this code's gateway, or None: never migrated, behind, or
-    migrated by a newer version. Raises the driver's error where the database cannot be reached."""
-    from alembic.runtime.migration import MigrationContext
+    """Why the database on `conn` cannot serve this code's gateway: never migrated, or behind; else None.
+    A database a newer version has migrated serves: in a rolling deploy the migration runs first while the
+    old version still serves (its migrations add before they remove). Raises the driver's error where the
+    database cannot be reached."""
     from alembic.util import CommandError
 
-    revision = MigrationContext.configure(conn).get_current_revision()
-    if revision == schema_head():
-        return None
+    if not inspect(conn).has_table("alembic_version"):  # read directly: alembic's context logs each time
+        return "the database has not been migrated: run `zvarot migrate` (`zvarot up` migrates its own)"
+    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if revision is None:
         return "the database has not been migrated: run `zvarot migrate` (`zvarot up` migrates its own)"
+    head = schema_head()
+    if revision == head:
+        return None
     try:
         _migration_scripts().get_revision(revision)
     except CommandError:
-        return f"the database is at revision {revision}, unknown to this version of Zvarot (a newer one's)"
-    head = schema_head()
+        return None  # a newer version's revision
     return f"the database is at revision {revision}, behind this version's {head}: run `zvarot migrate`"
 
 

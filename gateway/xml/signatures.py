@@ -21,6 +21,7 @@ import threading
 from collections import Counter, OrderedDict
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import xmlsec
 from cryptography import x509
@@ -158,8 +159,13 @@ class _Known:
 
     cert: x509.Certificate
     is_ca: bool
-    public_key: object
     fingerprint: bytes  # SHA-256 of the DER
+
+    @cached_property
+    def public_key(self):
+        """Loaded only for the signer's certificate: another one (a cross-certificate, a CA's) whose key
+        `cryptography` cannot load (bign, GOST) is gateway.trust's to pass over, not a refusal here."""
+        return _public_key(self.cert)
 
 
 class _CertificateCache:
@@ -193,9 +199,9 @@ class _CertificateCache:
             if known is not None:
                 self._known.move_to_end(der)
                 return known
-        # Neither an unreadable certificate (ValueError) nor an unsupported key (Rejection) is cached.
+        # An unreadable certificate (ValueError) is not cached; the key of one is loaded only if it signs.
         cert = x509.load_der_x509_certificate(der)
-        known = _Known(cert, _is_ca(cert), _public_key(cert), cert.fingerprint(_SHA256))
+        known = _Known(cert, _is_ca(cert), cert.fingerprint(_SHA256))
         if len(der) > self.MAX_CACHED_DER:
             return known
         with self._lock:

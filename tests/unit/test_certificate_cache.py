@@ -3,6 +3,7 @@ must stay bounded in bytes, keep no oversized certificate, and give the same ans
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,12 +11,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
+from lxml import etree
 
 from gateway.errors import Rejection
 from gateway.pki.dev_ca import issue_cert, new_key
+from gateway.xml import ns
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import SignaturePolicy, _CertificateCache, verify_document
-from tests.fixtures.attacks._kit import Kit
+from tests.fixtures.attacks._kit import Kit, reissue
 
 _PADDING_OID = ObjectIdentifier("1.3.6.1.4.1.99999.1")  # a private arc: no real extension uses it
 
@@ -97,23 +100,44 @@ def test_an_rsa_key_above_the_policy_ceiling_is_refused(manifest, signers):
     assert "at most 2048" in refused.value.message
 
 
-def test_a_key_cryptography_cannot_load_is_refused_naming_its_algorithm_and_not_kept(manifest, signers):
-    """A bign, GOST or SM2 certificate in X509Data: `cert.public_key()` raises UnsupportedAlgorithm, which
-    must become a refusal that says what the key is, not an internal error."""
-    kit = Kit(manifest, signers)
+def _unloadable_keys(kit) -> dict[str, x509.Certificate]:
+    """The portal's seal re-issued with OIDs (as DER) replaced by ones of the same length that `cryptography`
+    cannot load a key for, as it cannot load a bign, GOST or SM2 one; by what the refusal must name."""
     portal = kit.certified("sys-portal")
-    # OIDs as DER, each replaced by one of the same length that `cryptography` cannot load a key for.
     ec_public_key, unknown_key_type = bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06072a8648ce3d0209")
     p256, sm2_curve = bytes.fromhex("06082a8648ce3d030107"), bytes.fromhex("06082a811ccf5501822d")
-    cases = {
-        "algorithm 1.2.840.10045.2.9": (ec_public_key, unknown_key_type),
-        "Curve 1.2.156.10197.1.301": (p256, sm2_curve),
+    return {
+        "algorithm 1.2.840.10045.2.9": kit.reissued(portal.cert, replace=(ec_public_key, unknown_key_type)),
+        "Curve 1.2.156.10197.1.301": kit.reissued(portal.cert, replace=(p256, sm2_curve)),
     }
+
+
+def test_a_signer_key_cryptography_cannot_load_is_refused_naming_its_algorithm(manifest, signers):
+    """`cert.public_key()` raises UnsupportedAlgorithm, which must become a refusal that says what the key
+    is, not an internal error; and only when that certificate is the signer's."""
     cache = _CertificateCache()
-    for named, replace in cases.items():
-        der = kit.reissued(portal.cert, replace=replace).public_bytes(serialization.Encoding.DER)
+    for named, cert in _unloadable_keys(Kit(manifest, signers)).items():
+        known = cache.get(cert.public_bytes(serialization.Encoding.DER))  # read, not yet refused
         with pytest.raises(Rejection) as refused:
-            cache.get(der)
+            _ = known.public_key
         assert refused.value.code == "signature-profile"
         assert "unsupported public key" in refused.value.message and named in refused.value.message
-    assert len(cache) == 0
+
+
+def test_a_ca_certificate_whose_key_cannot_be_loaded_beside_a_good_seal_is_passed_over(
+    manifest, signers, gateway
+):
+    """A cross-certificate or a CA's with a bign or GOST key in X509Data beside a good seal: the signature
+    layer hands it on as an untrusted helper, and gateway.trust passes over what it cannot use."""
+    kit = Kit(manifest, signers)
+    rsa_encryption, unknown = bytes.fromhex("06092a864886f70d010101"), bytes.fromhex("06092a864886f70d01017f")
+    odd_ca = reissue(kit.issuing_ca.cert, kit.root_ca, replace=(rsa_encryption, unknown))
+    root = etree.fromstring(kit.sign("sys-portal", kit.example("Appeal")))
+    extra = etree.SubElement(
+        root.find("ds:Signature/ds:KeyInfo/ds:X509Data", ns.NSMAP), ns.ds("X509Certificate")
+    )
+    extra.text = base64.b64encode(odd_ca.public_bytes(serialization.Encoding.DER)).decode()
+    signature = verify_document(root)
+    assert signature.certificate == kit.certified("sys-portal").cert
+    assert signature.untrusted_chain == (odd_ca,)
+    assert gateway.certificates.verify(signature.certificate, signature.untrusted_chain).uid == "sys-portal"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -26,24 +27,37 @@ def _settings() -> Settings:
     try:
         return Settings.from_env()
     except ValueError as exc:  # a ZVAROT_* variable with a value we cannot use: say which, no traceback
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
+
+
+@contextmanager
+def _ready_engine(settings: Settings) -> Iterator[Engine]:
+    """The configured database's engine, once it is known to be reachable and migrated (rather than the
+    first query's "no such table"); disposed of afterwards."""
+    from gateway.store.database import make_engine, schema_problem
+
+    where = _redacted(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
+    try:
+        try:
+            with engine.connect() as conn:
+                problem = schema_problem(conn)
+        except SQLAlchemyError as exc:
+            raise CommandFailed(f"cannot reach the database {where}: {one_line(exc)}") from None
+        if problem is not None:
+            raise CommandFailed(f"{where}: {problem}")
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager
 def _database() -> Iterator[sessionmaker]:
-    """Sessions on the configured database for one command; the pool is closed afterwards."""
-    from gateway.store.database import make_engine, schema_problem, session_factory
+    """Sessions on the configured database for one command."""
+    from gateway.store.database import session_factory
 
-    settings = _settings()
-    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
-    try:
-        with engine.connect() as conn:
-            problem = schema_problem(conn)
-        if problem is not None:  # rather than the first query's "no such table"
-            raise CommandFailed(problem)
+    with _ready_engine(_settings()) as engine:
         yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 # What a command meets in the world it works on (a file, a key, an identity, an argument the database cannot
@@ -57,12 +71,17 @@ class CommandFailed(click.ClickException):
     exit_code = 2
 
 
+# Running for hours, these keep a traceback for the journal: what escapes them is more likely a bug or an
+# outage worth its stack than a mistyped argument (their own refusals are CommandFailed already).
+_LONG_RUNNING = frozenset({"up", "serve", "worker", "bench"})
+
+
 class _Zvarot(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except _WORLD_ERRORS as exc:
-            if os.environ.get("ZVAROT_DEBUG"):
+            if os.environ.get("ZVAROT_DEBUG") or ctx.invoked_subcommand in _LONG_RUNNING:
                 raise
             raise CommandFailed(f"{one_line(exc)} (ZVAROT_DEBUG=1 shows where)") from None
 
@@ -185,22 +204,8 @@ def _serve(settings: Settings) -> None:
 def _refuse_an_unready_database(settings: Settings) -> None:
     """Before listening: a gateway whose database is unreachable or not migrated would answer every request
     with a 500 (and /healthz with a 503), so it does not start."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from gateway.store.database import make_engine, schema_problem
-
-    where = _redacted(settings.sqlalchemy_url)
-    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
-    try:
-        with engine.connect() as conn:
-            problem = schema_problem(conn)
-    except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
-        raise CommandFailed(f"cannot reach the database {where}: {reason}") from None
-    finally:
-        engine.dispose()
-    if problem is not None:
-        raise CommandFailed(f"cannot serve {where}: {problem}")
+    with _ready_engine(settings):
+        pass
 
 
 # --- dev PKI ------------------------------------------------------------------------------------------------
@@ -573,7 +578,7 @@ def worker(once: bool, batch: int | None) -> None:
                 settings, sessions, log=click.echo, on_new_iso_week=weekly, housekeeping=housekeeping
             )
         except DeliveryConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise CommandFailed(str(exc)) from None
 
         def _stop(signum, _frame) -> None:
             if not stop.is_set():
@@ -778,7 +783,7 @@ def directory_import(file: Path, trust_dir: Path | None) -> None:
     from gateway.directory.service import apply_directory_update
     from gateway.errors import Rejection
     from gateway.interfaces.cli.directory import read_update_file
-    from gateway.store.database import make_engine, session_factory, writing
+    from gateway.store.database import writing
 
     settings = _settings()
     try:
@@ -789,15 +794,12 @@ def directory_import(file: Path, trust_dir: Path | None) -> None:
         click.echo(f"warning: {file} is not signed; applying it as an operator action", err=True)
     else:
         click.echo(f"signature valid: signed by {read.signer.uid} ({read.signer.subject})")
-    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
     try:
-        with writing(session_factory(engine)) as session:
+        with _database() as sessions, writing(sessions) as session:
             summary = apply_directory_update(session, read.update)
             session.commit()
     except Rejection as exc:
         raise click.ClickException(f"{file} refused: {exc.code}: {exc.message}") from None
-    finally:
-        engine.dispose()
     click.echo(f"applied {file} (effective from {read.update.effective_from}): {summary.describe()}")
 
 
@@ -807,13 +809,9 @@ def directory_show(with_officials: bool) -> None:
     """Print the org tree with each unit's head."""
     from gateway.directory.service import load_snapshot
     from gateway.interfaces.cli.directory import render_tree
-    from gateway.store.database import make_engine, session_factory
 
-    settings = _settings()
-    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_synchronous)
-    with session_factory(engine)() as session:
+    with _database() as sessions, sessions() as session:
         snapshot = load_snapshot(session)
-    engine.dispose()
     for line in render_tree(snapshot, with_officials):
         click.echo(line)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from gateway.domain.ids import MAX_ROW_NUMBER
 from gateway.errors import ERROR_CODES
 
 _REF = "#/components/schemas/"
@@ -48,7 +49,7 @@ _BOOL = {"type": "boolean"}
 _DATE = {"type": "string", "format": "date"}
 _TIME = {"type": "string", "format": "date-time"}
 _NTIME = {"type": ["string", "null"], "format": "date-time"}
-_CURSOR = {"type": "integer", "minimum": 0}
+_CURSOR = {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER}  # ids are INTEGER on PostgreSQL
 _WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "examples": ["2026-W05"]}
 _NAMED = _object({"id": _STR, "name": _STR})
 
@@ -62,7 +63,7 @@ _PAGE_PARAMS = [
     {
         "name": "offset",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 0, "default": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER, "default": 0},
         "description": "items to skip",
     },
 ]
