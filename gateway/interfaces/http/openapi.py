@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from gateway.domain.ids import MAX_ROW_NUMBER
 from gateway.errors import ERROR_CODES
+from gateway.services.inbox import MAX_PAGE as MAX_PULL_PAGE
 
 _REF = "#/components/schemas/"
 
@@ -52,6 +53,14 @@ _NTIME = {"type": ["string", "null"], "format": "date-time"}
 _CURSOR = {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER}  # ids are INTEGER on PostgreSQL
 _WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "examples": ["2026-W05"]}
 _NAMED = _object({"id": _STR, "name": _STR})
+
+# A pull's page size: taken as asked within 1 to inbox.MAX_PAGE, clamped beyond (not refused).
+_PULL_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER, "default": 50},
+    "description": f"items per page; 0 counts as 1, and more than {MAX_PULL_PAGE} as {MAX_PULL_PAGE}",
+}
 
 _PAGE_PARAMS = [
     {
@@ -608,7 +617,7 @@ _PATHS: dict = {
             "parameters": [
                 _OFFICIAL_ID,
                 {"name": "after", "in": "query", "schema": {**_CURSOR, "default": 0}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 50}},
+                _PULL_LIMIT,
             ],
             "responses": {
                 "200": _json(_ref("InboxPage"), "the items"),
@@ -645,7 +654,7 @@ _PATHS: dict = {
             "security": _BEARER,
             "parameters": [
                 {"name": "after", "in": "query", "schema": {**_CURSOR, "default": 0}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 50}},
+                _PULL_LIMIT,
             ],
             "responses": {
                 "200": _json(_ref("OutboxPage"), "the items"),
