@@ -286,3 +286,16 @@ def test_a_command_on_a_database_that_is_not_migrated_says_so(tmp_path):
     env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     result = CliRunner().invoke(cli, ["systems", "list"], env=env)
     assert result.exit_code == 2 and "has not been migrated: run `zvarot migrate`" in result.output
+
+
+def test_serve_takes_host_port_and_workers_over_the_environment(monkeypatch, database_url, engine, tmp_path):
+    from gateway.interfaces.cli import server
+
+    served = []
+    monkeypatch.setattr(server, "run_server", lambda settings, announce=None: served.append(settings))
+    env = {"ZVAROT_HOME": str(tmp_path), "ZVAROT_DATABASE_URL": database_url, "ZVAROT_HOST": "127.0.0.2"}
+    result = CliRunner().invoke(cli, ["serve", "--host", "::1", "--port", "8123", "--workers", "3"], env=env)
+    assert result.exit_code == 0, result.output
+    assert [(s.host, s.port, s.workers) for s in served] == [("::1", 8123, 3)]
+    CliRunner().invoke(cli, ["serve"], env={**env, "ZVAROT_PORT": "8124"})
+    assert (served[-1].host, served[-1].port) == ("127.0.0.2", 8124)  # the environment, where not overridden

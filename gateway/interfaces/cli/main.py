@@ -169,24 +169,46 @@ _DEMO_HISTORY = click.option(
 )
 
 
+def _serving_options(command):
+    """--host, --port, --workers: each overrides its ZVAROT_* variable for this run."""
+    for option in reversed(
+        (
+            click.option(
+                "--host", default=None, help="address to listen on; default: ZVAROT_HOST or 127.0.0.1"
+            ),
+            click.option(
+                "--port", type=click.IntRange(1, 65535), default=None, help="default: ZVAROT_PORT or 8080"
+            ),
+            click.option(
+                "--workers", type=click.IntRange(min=1), default=None, help="default: ZVAROT_WORKERS or 2"
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _served(settings: Settings, host: str | None, port: int | None, workers: int | None) -> Settings:
+    return settings.with_(
+        host=host or settings.host, port=port or settings.port, workers=workers or settings.workers
+    )
+
+
 @cli.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: ZVAROT_PORT or 8080")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="default: ZVAROT_WORKERS or 2")
+@_serving_options
 @_DEMO_HISTORY
-def up(port: int | None, workers: int | None, demo_history: bool | None) -> None:
+def up(host: str | None, port: int | None, workers: int | None, demo_history: bool | None) -> None:
     """Set up the embedded default on first run (SQLite, dev PKI, demo world), then serve HTTP."""
     settings = _settings()
     bootstrap(settings, demo_history)
-    _serve(settings.with_(port=port or settings.port, workers=workers or settings.workers))
+    _serve(_served(settings, host, port, workers))
 
 
 @cli.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: ZVAROT_PORT or 8080")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="default: ZVAROT_WORKERS or 2")
-def serve(port: int | None, workers: int | None) -> None:
+@_serving_options
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve HTTP with granian (the database must be migrated)."""
-    settings = _settings()
-    _serve(settings.with_(port=port or settings.port, workers=workers or settings.workers))
+    _serve(_served(_settings(), host, port, workers))
 
 
 def _serve(settings: Settings) -> None:
