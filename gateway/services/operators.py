@@ -3,13 +3,18 @@
 Passwords are hashed with werkzeug's salted scrypt (`generate_password_hash`); only the hash is stored. A
 failed login costs the same whether or not the name exists (a dummy hash is checked), so that the answer does
 not tell which operator names exist.
+
+Guessing is throttled per account, in the database (so across workers and hosts): after FREE_FAILURES wrong
+passwords in a row the account takes no login, not even the right password, for LOCKOUT_FIRST, doubling with
+each further failure up to LOCKOUT_MAX. The answer while locked is the same as for a wrong password (it does
+not confirm a name); the log says it, and `zvarot operators set-password` unlocks.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import select
@@ -21,6 +26,9 @@ from gateway.store.operators import Operator
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 MIN_PASSWORD_LENGTH = 10
+FREE_FAILURES = 5
+LOCKOUT_FIRST = timedelta(seconds=30)
+LOCKOUT_MAX = timedelta(minutes=15)
 
 
 class OperatorError(ValueError):
@@ -86,6 +94,7 @@ def set_password(session: Session, name: str, password: str, now: datetime) -> N
     row = _find(session, name)
     row.password_hash = generate_password_hash(check_password(password))
     row.sessions_valid_after = now
+    row.failed_logins, row.locked_until = 0, None  # the operator's own way back in
 
 
 def remove_operator(session: Session, name: str) -> None:
@@ -104,16 +113,36 @@ def _find(session: Session, name: str) -> Operator:
 
 
 def authenticate(session: Session, name: str, password: str, now: datetime) -> OperatorInfo | None:
-    """The operator if `password` is theirs (their last login is set to `now`, in the caller's transaction);
-    None otherwise, after the same work."""
+    """The operator if `password` is theirs and the account is not locked (their last login is set to `now`,
+    in the caller's transaction); None otherwise, after the same work. A wrong password counts towards the
+    lockout (the module's docstring)."""
     row = session.scalars(select(Operator).where(Operator.name == name)).first() if name else None
     if row is None:
         check_password_hash(_dummy_hash(), password)
         return None
-    if not check_password_hash(row.password_hash, password):
+    right = check_password_hash(row.password_hash, password)
+    if locked_until(row, now) is not None:
         return None
-    row.last_login_at = now
+    if not right:
+        row.failed_logins = (row.failed_logins or 0) + 1
+        beyond = row.failed_logins - FREE_FAILURES
+        if beyond >= 0:
+            row.locked_until = now + min(LOCKOUT_FIRST * 2 ** min(beyond, 16), LOCKOUT_MAX)
+        return None
+    row.last_login_at, row.failed_logins, row.locked_until = now, 0, None
     return _info(row)
+
+
+def locked_until(row: Operator, now: datetime) -> datetime | None:
+    """Until when the account takes no login, if it is locked at `now`."""
+    until = _aware(row.locked_until)
+    return until if until is not None and now < until else None
+
+
+def lockout_of(session: Session, name: str, now: datetime) -> datetime | None:
+    """For the log: until when `name`'s account is locked, if it exists and is."""
+    row = session.scalars(select(Operator).where(Operator.name == name)).first() if name else None
+    return None if row is None else locked_until(row, now)
 
 
 def session_operator(session: Session, operator_id: int, logged_in_at: datetime) -> OperatorInfo | None:

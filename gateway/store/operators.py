@@ -23,3 +23,6 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # wrong passwords in a row since the last good login, and the lockout they earned (migration 0015)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import stat
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -18,7 +18,16 @@ from gateway.app import create_app
 from gateway.delivery.outbox import list_outbox
 from gateway.interfaces.cli.main import cli
 from gateway.interfaces.web.auth import secret_key
-from gateway.services.operators import OperatorError, add_operator, authenticate
+from gateway.services.operators import (
+    FREE_FAILURES,
+    LOCKOUT_FIRST,
+    LOCKOUT_MAX,
+    OperatorError,
+    add_operator,
+    authenticate,
+    lockout_of,
+    set_password,
+)
 from gateway.store.database import writing
 from gateway.store.operators import Operator
 from tests.functional.web_world import OPERATOR, PASSWORD, PORTAL, build_world
@@ -271,6 +280,47 @@ def test_operator_accounts_in_the_service(gateway):
         assert authenticate(session, "dora", "Password-of-dora", now) is None
         assert authenticate(session, "", "", now) is None
         session.commit()
+
+
+def test_wrong_passwords_in_a_row_lock_the_account_for_a_doubling_while(gateway):
+    """Guessing is throttled per account: after FREE_FAILURES wrong passwords even the right one is refused,
+    for LOCKOUT_FIRST, then twice as long after each further failure (up to LOCKOUT_MAX)."""
+    start = datetime.now(UTC)
+    with writing(gateway.sessions) as session:
+        add_operator(session, "erin", "password-of-erin", start)
+        for _ in range(FREE_FAILURES - 1):
+            assert authenticate(session, "erin", "a guess", start) is None
+        assert authenticate(session, "erin", "password-of-erin", start).name == "erin"  # not locked yet
+        for _ in range(FREE_FAILURES):  # the good login started the count again
+            assert authenticate(session, "erin", "a guess", start) is None
+        assert lockout_of(session, "erin", start) == start + LOCKOUT_FIRST
+        assert authenticate(session, "erin", "password-of-erin", start) is None  # locked: the right one too
+        later = start + LOCKOUT_FIRST + timedelta(seconds=1)
+        assert lockout_of(session, "erin", later) is None
+        assert authenticate(session, "erin", "another guess", later) is None  # one more: twice as long
+        assert lockout_of(session, "erin", later) == later + 2 * LOCKOUT_FIRST
+        assert authenticate(session, "erin", "a guess", later) is None  # while locked: neither checked nor
+        assert lockout_of(session, "erin", later) == later + 2 * LOCKOUT_FIRST  # counted
+        moment, lengths = later, []
+        for _ in range(8):  # a guess each time the lockout before it has passed
+            moment = lockout_of(session, "erin", moment) + timedelta(seconds=1)
+            authenticate(session, "erin", "a guess", moment)
+            lengths.append(lockout_of(session, "erin", moment) - moment)
+        assert lengths[:3] == [4 * LOCKOUT_FIRST, 8 * LOCKOUT_FIRST, 16 * LOCKOUT_FIRST]
+        assert lengths[-1] == max(lengths) == LOCKOUT_MAX  # never longer
+        set_password(session, "erin", "new-password-of-erin", moment)  # the operator's way back in
+        assert authenticate(session, "erin", "new-password-of-erin", moment).name == "erin"
+        session.commit()
+
+
+def test_a_locked_account_answers_like_a_wrong_password(client, world, caplog):
+    """The login page does not confirm that a name exists by saying it is locked; the log does."""
+    for _ in range(FREE_FAILURES):
+        log_in(client, OPERATOR, "not the password")
+    response = log_in(client, OPERATOR, PASSWORD)
+    assert response.status_code == 401 and "The name or the password is wrong." in text_of(response)
+    assert client.get("/console/").status_code == 303  # still not in
+    assert f"failed login for {OPERATOR!r}" in caplog.text and "(locked until " in caplog.text
 
 
 # --- the secret key -----------------------------------------------------------------------------------------

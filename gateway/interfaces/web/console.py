@@ -100,9 +100,11 @@ def login() -> Response:
     password = request.form.get("password", "")
     with writing(gateway().sessions) as db:
         operator = operators.authenticate(db, name, password, now())
+        locked = operators.lockout_of(db, name, now()) if operator is None else None
         db.commit()
     if operator is None:
-        log.warning("console: failed login for %r from %s", name[:64], request.remote_addr)
+        why = f" (locked until {locked.isoformat(timespec='seconds')})" if locked else ""
+        log.warning("console: failed login for %r from %s%s", name[:64], request.remote_addr, why)
         response = render(
             "console/login.html",
             status=401,
