@@ -366,6 +366,27 @@ def test_an_interior_node_does_not_pass_for_a_leaf():
                 assert not verify_inclusion(STORE[level, node_index], index, size, above, head)
 
 
+def test_a_proof_of_another_length_than_the_size_fixes_fails_even_when_it_reaches_the_head():
+    """The size (signed with the head) fixes the proof's length: a right subtree's proof followed by the
+    subtree's left sibling reaches the real head, but not for the smaller size it claims; nor does a head's
+    proof for a larger size with the same low bits."""
+    l0, l1, l2, l3 = LEAVES[:4]
+    head = mth(LEAVES[:4])
+    assert node_hash(node_hash(l0, l1), node_hash(l2, l3)) == head
+    # Leaf 3 of 4 claimed as leaf 1 of a tree of 2 (the subtree [2, 4)).
+    assert not verify_inclusion(l3, 1, 2, [l2, node_hash(l0, l1)], head)
+    assert not verify_inclusion(l3, 0, 1, [l2, node_hash(l0, l1)], head)
+    # The trees of 11 and 15 share their left subtree [0, 8); claimed as trees of 3 and 7 ([8, 11), [8, 15)).
+    old_root, new_root = mth(LEAVES[:11]), mth(LEAVES[:15])
+    forged = [*proof(3, LEAVES[8:15]), mth(LEAVES[:8])]
+    assert verify_consistency(3, 7, mth(LEAVES[8:11]), mth(LEAVES[8:15]), forged[:-1])
+    assert not verify_consistency(3, 7, old_root, new_root, forged)
+    # And the other way: too short for the size. The heads of 3 and 7 leaves claimed as those of 11 and 15
+    # (whose low bits walk the same path).
+    assert not verify_consistency(11, 15, mth(LEAVES[:3]), mth(LEAVES[:7]), proof(3, LEAVES[:7]))
+    assert not verify_inclusion(LEAVES[2], 10, 15, path(2, LEAVES[:7]), mth(LEAVES[:7]))
+
+
 def test_malformed_input_fails_verification():
     size, index = 7, 3
     head = mth(LEAVES[:size])
