@@ -24,6 +24,7 @@ from gateway.services.appeals import AppealsService
 from gateway.services.directory_view import DirectoryView
 from gateway.services.ratings import RatingsService
 from gateway.services.reports import ReportsService
+from gateway.services.transparency import TransparencyLog
 from gateway.store.database import make_engine, session_factory
 from gateway.trust.chain import CertificateVerifier
 from gateway.trust.store import TrustStore
@@ -43,6 +44,7 @@ class Gateway:
     appeals: AppealsService
     reports: ReportsService
     ratings: RatingsService
+    log: TransparencyLog
 
 
 def deadline_policy(settings: Settings) -> DeadlinePolicy:
@@ -104,7 +106,8 @@ def build_gateway(
         effects=effects if domain_effects else None,
     )
     ratings = ratings_service(settings, deadlines)
-    return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings)
+    log = TransparencyLog(sessions, signer, settings.gateway_uid)
+    return Gateway(settings, engine, sessions, certificates, signer, pipeline, appeals, reports, ratings, log)
 
 
 def quiet_closures(gateway: Gateway, log: Callable[[str], None] = lambda _line: None) -> QuietClosures:
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     from gateway.interfaces.http import api
     from gateway.interfaces.http import appeals as appeals_http
     from gateway.interfaces.http import catalog as catalog_http
+    from gateway.interfaces.http import transparency as transparency_http
     from gateway.interfaces.http.submission import SubmissionEndpoint
     from gateway.interfaces.soap import endpoint as soap_endpoint
     from gateway.interfaces.web import console as web_console
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(appeals_http.blueprint)
     app.register_blueprint(catalog_http.blueprint)
+    app.register_blueprint(transparency_http.blueprint)
     app.register_blueprint(soap_endpoint.blueprint)
     app.register_blueprint(web_pages.blueprint)
     app.register_blueprint(web_console.blueprint)

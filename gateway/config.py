@@ -74,6 +74,7 @@ class Settings:
     delivery_lease: float = 300.0  # a claimed row is the worker's for this long (then due again: a crash)
     worker_poll: float = 2.0  # seconds between polls when nothing is due
     worker_batch: int = 20  # rows claimed at once
+    log_interval: float = 30.0  # seconds between a worker's transparency-log checkpoints
     # The web pages and the operator console (gateway.interfaces.web, docs/web.md). The secret key signs the
     # console's session cookie; empty: generated once into <home>/secret_key (mode 0600) and read from there.
     secret_key: str = field(default="", repr=False)
@@ -160,6 +161,7 @@ class Settings:
             delivery_lease=_number(float, "DELIVERY_LEASE", "300"),
             worker_poll=_number(float, "WORKER_POLL", "2"),
             worker_batch=_number(int, "WORKER_BATCH", "20"),
+            log_interval=_number(float, "LOG_INTERVAL", "30"),
             secret_key=_env("SECRET_KEY", ""),
             console_session_minutes=_number(int, "CONSOLE_SESSION_MINUTES", "30"),
             secure_cookies=_env("SECURE_COOKIES", "").strip().lower() in ("1", "true", "yes", "on"),

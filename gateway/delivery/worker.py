@@ -49,6 +49,25 @@ WeeklyHook = Callable[[int, int], None]
 # its failures are logged, never fatal to delivery.
 Housekeeping = Callable[[], None]
 HOUSEKEEPING_SECONDS = 300.0
+# How often a long-running worker extends the transparency log and signs a checkpoint (ZVAROT_LOG_INTERVAL).
+LOG_SECONDS = 30.0
+
+
+class _Periodic:
+    """A job a long-running worker runs at start, then every `every`; a failure is logged, never fatal."""
+
+    def __init__(self, name: str, job: Housekeeping, every: timedelta):
+        self.name, self.job, self.every = name, job, every
+        self.next: datetime | None = None
+
+    def tick(self, now: datetime, log: Callable[[str], None]) -> None:
+        if self.next is not None and now < self.next:
+            return
+        self.next = now + self.every
+        try:
+            self.job()
+        except Exception as exc:  # noqa: BLE001 - delivery goes on; the next run tries again
+            log(f"{self.name} failed ({describe(exc)}); retrying in {self.every}")
 
 
 def _utcnow() -> datetime:
@@ -132,10 +151,17 @@ class DeliveryWorker:
         timezone: str = "UTC",
         housekeeping: Housekeeping | None = None,
         housekeeping_seconds: float = HOUSEKEEPING_SECONDS,
+        log_keeper: Housekeeping | None = None,
+        log_seconds: float = LOG_SECONDS,
     ):
-        self._housekeeping = housekeeping
-        self._housekeeping_every = timedelta(seconds=housekeeping_seconds)
-        self._housekeeping_next: datetime | None = None
+        self._periodic = [
+            _Periodic(name, job, timedelta(seconds=every))
+            for name, job, every in (
+                ("housekeeping", housekeeping, housekeeping_seconds),
+                ("the transparency log", log_keeper, log_seconds),
+            )
+            if job is not None
+        ]
         self._sessions = sessions
         self._deliverers = deliverers
         self.policy = policy
@@ -361,17 +387,11 @@ class DeliveryWorker:
             self._on_new_iso_week(year, week)
 
     def tick_housekeeping(self) -> None:
-        """Run the housekeeping hook when it is due (at start, then every housekeeping_seconds)."""
-        if self._housekeeping is None:
-            return
+        """Run the periodic jobs that are due (each at start, then every its interval): the housekeeping
+        (quiet-period closures) and the transparency log's checkpoints."""
         now = self._clock()
-        if self._housekeeping_next is not None and now < self._housekeeping_next:
-            return
-        self._housekeeping_next = now + self._housekeeping_every
-        try:
-            self._housekeeping()
-        except Exception as exc:  # noqa: BLE001 - delivery goes on; the next run tries again
-            self._log(f"housekeeping failed ({describe(exc)}); retrying in {self._housekeeping_every}")
+        for periodic in self._periodic:
+            periodic.tick(now, self._log)
 
     def run(
         self,
@@ -428,6 +448,7 @@ def build_worker(
     log: Callable[[str], None] | None = None,
     on_new_iso_week: WeeklyHook | None = None,
     housekeeping: Housekeeping | None = None,
+    log_keeper: Housekeeping | None = None,
 ) -> DeliveryWorker:
     """The worker as configured by Settings (ZVAROT_DELIVERERS, ZVAROT_DELIVERY_*)."""
     return DeliveryWorker(
@@ -442,4 +463,6 @@ def build_worker(
         on_new_iso_week=on_new_iso_week,
         timezone=settings.timezone,
         housekeeping=housekeeping,
+        log_keeper=log_keeper,
+        log_seconds=settings.log_interval,
     )

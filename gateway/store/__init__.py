@@ -10,3 +10,4 @@ from gateway.store import directory as _directory  # noqa: F401
 from gateway.store import models as _models  # noqa: F401
 from gateway.store import operators as _operators  # noqa: F401
 from gateway.store import reports as _reports  # noqa: F401
+from gateway.store import transparency as _transparency  # noqa: F401

@@ -29,7 +29,7 @@ DOCUMENT_TYPES = frozenset(
     }
 )
 # Documents only the gateway issues; a submission of one of these is refused as unknown-type.
-ISSUED_TYPES = frozenset({"Receipt", "StatusUpdate"})
+ISSUED_TYPES = frozenset({"Receipt", "StatusUpdate", "LogCheckpoint"})
 
 
 def document_type(root: etree._Element) -> str:

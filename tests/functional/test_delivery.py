@@ -755,3 +755,37 @@ def test_worker_refuses_a_misconfigured_deliverer(database_url, tmp_path):
     )
     assert result.exit_code == 2  # could not do its work (README: exit status)
     assert "cannot import 'adapters.nowhere'" in result.output
+
+
+def test_the_worker_extends_the_transparency_log_on_its_own_interval(client, gateway, signers):
+    """Beside the housekeeping (every 5 min), the log keeper runs every ZVAROT_LOG_INTERVAL: a receipt is
+    under a signed checkpoint within one interval of being issued."""
+    now = [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
+    housekept: list[datetime] = []
+    delivery = DeliveryWorker(
+        gateway.sessions,
+        DelivererRegistry.from_spec(DEFAULT_DELIVERERS, timeout=1.0),
+        RetryPolicy(),
+        clock=lambda: now[0],
+        housekeeping=lambda: housekept.append(now[0]),
+        housekeeping_seconds=300,
+        log_keeper=gateway.log.extend,
+        log_seconds=30,
+    )
+    try:
+        new_appeal(client, signers, "off-housing-dept-head")
+        delivery.tick_housekeeping()
+        with gateway.sessions() as session:
+            first = gateway.log.latest(session).tree_size
+        new_appeal(client, signers, "off-housing-dept-head")
+        now[0] += timedelta(seconds=29)
+        delivery.tick_housekeeping()
+        with gateway.sessions() as session:
+            assert gateway.log.latest(session).tree_size == first  # not yet
+        now[0] += timedelta(seconds=2)
+        delivery.tick_housekeeping()
+        with gateway.sessions() as session:
+            assert gateway.log.latest(session).tree_size > first
+        assert len(housekept) == 1  # the housekeeping keeps its own five minutes
+    finally:
+        delivery.close()

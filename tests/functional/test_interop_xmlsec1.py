@@ -181,3 +181,13 @@ def test_xmlsec1_notices_a_tampered_receipt(client, signers, manifest, tmp_path)
     assert tampered != response.data
     result = xmlsec1_verify(tampered, manifest, tmp_path)
     assert result.returncode != 0
+
+
+def test_the_transparency_log_checkpoints_verify_with_xmlsec1(client, signers, gateway, manifest, tmp_path):
+    """An auditor checks a LogCheckpoint with the same standard tool as a receipt."""
+    new_appeal(client, signers, "off-housing-dept-head")
+    checkpoint = gateway.log.extend()
+    result = xmlsec1_verify(checkpoint.document, manifest, tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    edited = checkpoint.document.replace(b"<TreeSize>", b"<TreeSize>1")
+    assert xmlsec1_verify(edited, manifest, tmp_path).returncode != 0

@@ -137,3 +137,23 @@ def test_appeal_and_inbox_responses_match_their_schemas(client, signers, gateway
     check(acked, "/api/v1/outbox/ack", "post")
     unsupported = client.post("/api/v1/messages", data=b"{}", content_type="application/json")
     check(unsupported, "/api/v1/messages", "post")  # 415 problem
+
+
+def test_transparency_log_responses_match_their_schemas(client, signers, gateway, document):
+    check = Responses(document).check
+    check(client.get("/api/v1/log"), "/api/v1/log")  # 404: no checkpoint yet
+    new_appeal(client, signers, DEPT_HEAD)
+    new_appeal(client, signers, DEPT_HEAD)
+    size = gateway.log.extend().tree_size
+    head = check(client.get("/api/v1/log"), "/api/v1/log")
+    assert head["tree_size"] == size
+    page = check(client.get(f"/api/v1/log/entries?end={size}"), "/api/v1/log/entries")
+    leaf = page["entries"][-1]["leaf_hash"]
+    proof = check(client.get(f"/api/v1/log/proof?leaf_hash={leaf}"), "/api/v1/log/proof")
+    assert page["entries"][proof["leaf_index"]]["leaf_hash"] == leaf
+    check(client.get("/api/v1/log/proof?leaf_hash=" + "0" * 64), "/api/v1/log/proof")  # 404
+    check(client.get("/api/v1/log/proof?leaf_hash=xyz"), "/api/v1/log/proof")  # 400
+    check(client.get(f"/api/v1/log/consistency?first=1&second={size}"), "/api/v1/log/consistency")
+    check(client.get(f"/api/v1/log/consistency?first={size}&second=1"), "/api/v1/log/consistency")  # 400
+    check(client.get("/api/v1/log/checkpoints/²"), "/api/v1/log/checkpoints/{size}")  # 400
+    check(client.get("/api/v1/log/entries?start=5&end=5"), "/api/v1/log/entries")  # 400

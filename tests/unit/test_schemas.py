@@ -37,6 +37,7 @@ TYPES = (
     "DirectoryUpdate",
     "Receipt",
     "StatusUpdate",
+    "LogCheckpoint",
 )
 N = {"zv": ZV, "ds": DS}
 
@@ -230,7 +231,7 @@ def test_examples_use_distinct_message_ids_and_demo_senders():
     assert len(set(ids)) == len(TYPES)
     senders = {t: one(example(t), "/*/zv:Header/zv:SenderSystem").text for t in TYPES}
     portal = {"Appeal", "AppealSupplement", "ReplyReview", "ReportReview"}
-    gateway = {"Receipt", "StatusUpdate"}
+    gateway = {"Receipt", "StatusUpdate", "LogCheckpoint"}
     for t, sender in senders.items():
         if t in portal:
             assert sender == "sys-portal", t

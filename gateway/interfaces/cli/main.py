@@ -384,6 +384,117 @@ def verify(file: Path, trust_dir: Path | None, as_json: bool, at: str | None) ->
     sys.exit(0 if report["valid"] else 1)
 
 
+# --- the transparency log ----------------------------------------------------------------------------------
+
+
+_TRUST_DIR = click.option(
+    "--trust-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="trust store whose anchors the gateway's certificate chains to; default: ZVAROT_TRUST_DIR",
+)
+_GATEWAY_URL = click.option(
+    "--url", required=True, help="the gateway's base URL, e.g. https://zvarot.example.by"
+)
+
+
+@cli.group("log")
+def log_group() -> None:
+    """The transparency log: signed checkpoints over every receipt issued and every document sent
+    (docs/transparency.md)."""
+
+
+@log_group.command("checkpoint")
+def log_checkpoint() -> None:
+    """Append what was committed since the last checkpoint and sign a new one (`zvarot worker` does this
+    every ZVAROT_LOG_INTERVAL seconds)."""
+    from gateway.app import build_gateway
+    from gateway.services.transparency import LogBusy
+
+    settings = _settings()
+    with _ready_engine(settings) as engine:
+        gateway = build_gateway(settings, engine=engine)
+        try:
+            checkpoint = gateway.log.extend()
+        except LogBusy as exc:
+            raise CommandFailed(f"not now: {exc}") from None
+        if checkpoint is None:
+            with gateway.sessions() as session:
+                checkpoint = gateway.log.latest(session)
+            if checkpoint is None:
+                click.echo("the log is empty: nothing received or sent yet")
+                return
+            click.echo("nothing new; the latest checkpoint stands:")
+        click.echo(
+            f"tree size {checkpoint.tree_size}, root {checkpoint.root_hash.hex()}, "
+            f"signed {checkpoint.issued_at.isoformat()}"
+        )
+
+
+@log_group.command("audit")
+@_GATEWAY_URL
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="the witness file: the last checkpoint this auditor verified (made on the first run)",
+)
+@click.option("--entries", is_flag=True, help="also download every entry and rebuild the root from them")
+@_TRUST_DIR
+def log_audit(url: str, state: Path, entries: bool, trust_dir: Path | None) -> None:
+    """Check that the gateway's log only ever grew: verify its newest signed checkpoint and prove that it
+    extends the one this auditor saw last (kept in --state). Exit 0 if it holds, 1 if not."""
+    from gateway.interfaces.cli import log_audit as audit
+
+    settings = _settings()
+    trust = trust_dir or settings.trust_dir
+    fetch = audit.http_fetch(url)
+    try:
+        previous = audit.load_state(state, trust, settings.gateway_uid)
+        newest = audit.latest_checkpoint(fetch, trust, settings.gateway_uid)
+        click.echo(
+            f"checkpoint: {newest.tree_size} entries, root {newest.root_hash.hex()}, "
+            f"signed {newest.issued_at} by {newest.origin}"
+        )
+        if previous is None:
+            click.echo(f"first audit: {state} now holds this checkpoint")
+        else:
+            click.echo(audit.check_extends(fetch, previous, newest))
+        if entries:
+            kinds = audit.check_entries(fetch, newest)
+            counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            click.echo(f"entries: all {newest.tree_size} rebuild the signed root ({counted})")
+    except audit.LogAuditFailure as failure:
+        click.echo(f"FAILED: {failure}")
+        sys.exit(1)
+    audit.save_state(state, newest)
+    click.echo("the log holds")
+
+
+@log_group.command("prove")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_GATEWAY_URL
+@_TRUST_DIR
+def log_prove(file: Path, url: str, trust_dir: Path | None) -> None:
+    """Prove that FILE (a Receipt, a StatusUpdate or another document the gateway sent you, byte for byte) is
+    in the gateway's log under its newest signed checkpoint. Exit 0 if it is, 1 if not (or not yet)."""
+    from gateway.interfaces.cli import log_audit as audit
+
+    settings = _settings()
+    trust = trust_dir or settings.trust_dir
+    fetch = audit.http_fetch(url)
+    try:
+        checkpoint = audit.latest_checkpoint(fetch, trust, settings.gateway_uid)
+        entry, index = audit.prove(fetch, file.read_bytes(), checkpoint)
+    except audit.LogAuditFailure as failure:
+        click.echo(f"FAILED: {failure}")
+        sys.exit(1)
+    click.echo(f"entry: {entry}")
+    click.echo(
+        f"included at index {index} of the {checkpoint.tree_size} entries signed at {checkpoint.issued_at}"
+    )
+
+
 # --- systems ------------------------------------------------------------------------------------------------
 
 
@@ -583,21 +694,41 @@ def worker(once: bool, batch: int | None) -> None:
         try:
             # A long-running worker also computes each ISO week's ratings when the next week begins, and
             # closes the appeals whose quiet period has ended (with their StatusUpdates) every few minutes.
-            weekly = housekeeping = None
+            # It also extends the transparency log and signs a checkpoint every ZVAROT_LOG_INTERVAL seconds.
+            weekly = housekeeping = log_keeper = None
             if not once:
                 weekly = ratings_service(settings).weekly_hook(sessions, click.echo)
-                try:  # signing the StatusUpdates needs the receipt key and the trust store
-                    closures = quiet_closures(build_gateway(settings, engine=sessions.kw["bind"]), click.echo)
+                try:  # signing StatusUpdates and checkpoints needs the receipt key and the trust store
+                    gateway = build_gateway(settings, engine=sessions.kw["bind"])
                 except (OSError, ValueError) as exc:
-                    click.echo(f"quiet-period closures off: {exc}", err=True)
+                    click.echo(f"quiet-period closures and log checkpoints off: {exc}", err=True)
                 else:
+                    closures = quiet_closures(gateway, click.echo)
 
                     def housekeeping() -> None:
                         if closed := closures.run():
                             click.echo(f"closed {closed} appeal(s) after their quiet period")
 
+                    def log_keeper() -> None:
+                        from gateway.services.transparency import LogBusy
+
+                        try:
+                            checkpoint = gateway.log.extend()
+                        except LogBusy:
+                            return  # another worker is at it
+                        if checkpoint is not None:
+                            click.echo(
+                                f"log checkpoint: {checkpoint.tree_size} entries, root "
+                                f"{checkpoint.root_hash.hex()[:16]}…"
+                            )
+
             delivery = build_worker(
-                settings, sessions, log=click.echo, on_new_iso_week=weekly, housekeeping=housekeeping
+                settings,
+                sessions,
+                log=click.echo,
+                on_new_iso_week=weekly,
+                housekeeping=housekeeping,
+                log_keeper=log_keeper,
             )
         except DeliveryConfigError as exc:
             raise CommandFailed(str(exc)) from None

@@ -53,6 +53,7 @@ _NTIME = {"type": ["string", "null"], "format": "date-time"}
 _CURSOR = {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER}  # ids are INTEGER on PostgreSQL
 _WEEK = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "examples": ["2026-W05"]}
 _NAMED = _object({"id": _STR, "name": _STR})
+_HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256, lowercase hex"}
 
 # A pull's page size: taken as asked within 1 to inbox.MAX_PAGE, clamped beyond (not refused).
 _PULL_LIMIT = {
@@ -484,6 +485,40 @@ _SCHEMAS: dict = {
             },
         }
     ),
+    "LogHead": _object(
+        {
+            "origin": _STR,
+            "tree_size": _INT,
+            "root_hash": _HASH,
+            "issued_at": _TIME,
+            "checkpoint": {"type": "string", "description": "the path of the signed LogCheckpoint"},
+        }
+    ),
+    "InclusionProof": _object(
+        {
+            "leaf_hash": _HASH,
+            "leaf_index": _INT,
+            "tree_size": _INT,
+            "root_hash": _HASH,
+            "audit_path": {"type": "array", "items": _HASH},
+        }
+    ),
+    "ConsistencyProof": _object(
+        {
+            "first": _INT,
+            "second": _INT,
+            "second_root_hash": _HASH,
+            "consistency_path": {"type": "array", "items": _HASH},
+        }
+    ),
+    "LogEntries": _object(
+        {
+            "entries": {
+                "type": "array",
+                "items": _object({"index": _INT, "entry": _STR, "leaf_hash": _HASH}),
+            }
+        }
+    ),
 }
 
 _XML_RECEIPT = {
@@ -792,6 +827,94 @@ _PATHS: dict = {
             "responses": {"200": _json(_ref("OfficialRatings"), "the history"), "404": _NOT_FOUND},
         }
     },
+    "/api/v1/log": {
+        "get": {
+            "tags": ["transparency"],
+            "summary": "The transparency log's newest signed checkpoint: size and root hash",
+            "description": "Every receipt the gateway issued and every document it sent is an entry of an "
+            "append-only RFC 9162 Merkle tree; the worker signs a LogCheckpoint of it every "
+            "ZVAROT_LOG_INTERVAL seconds (docs/transparency.md).",
+            "operationId": "logHead",
+            "responses": {"200": _json(_ref("LogHead"), "the newest checkpoint"), "404": _NOT_FOUND},
+        }
+    },
+    "/api/v1/log/checkpoints/{size}": {
+        "get": {
+            "tags": ["transparency"],
+            "summary": "A signed LogCheckpoint by tree size, or the newest ('latest')",
+            "operationId": "logCheckpoint",
+            "parameters": [_path_param("size", "a tree size, or latest")],
+            "responses": {
+                "200": {
+                    "description": "the LogCheckpoint, signed by the gateway (xsd/zvarot-1.xsd)",
+                    "content": {"application/xml": {"schema": {"type": "string"}}},
+                },
+                "400": _BAD_REQUEST,
+                "404": _NOT_FOUND,
+            },
+        }
+    },
+    "/api/v1/log/proof": {
+        "get": {
+            "tags": ["transparency"],
+            "summary": "An entry's index and its inclusion proof (audit path) to a checkpoint's root",
+            "operationId": "logInclusionProof",
+            "parameters": [
+                {
+                    "name": "leaf_hash",
+                    "in": "query",
+                    "required": True,
+                    "schema": _HASH,
+                    "description": "SHA-256(0x00 || entry), the entry rebuilt from a Receipt or StatusUpdate",
+                },
+                {
+                    "name": "tree_size",
+                    "in": "query",
+                    "schema": _CURSOR,
+                    "description": "a checkpoint's size; default: the newest",
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("InclusionProof"), "the proof"),
+                "400": _BAD_REQUEST,
+                "404": _problem("no such entry or checkpoint, or the entry came after that checkpoint"),
+            },
+        }
+    },
+    "/api/v1/log/consistency": {
+        "get": {
+            "tags": ["transparency"],
+            "summary": "The proof that a checkpoint extends the log of an earlier size",
+            "operationId": "logConsistencyProof",
+            "parameters": [
+                {"name": "first", "in": "query", "required": True, "schema": _CURSOR},
+                {
+                    "name": "second",
+                    "in": "query",
+                    "required": True,
+                    "schema": _CURSOR,
+                    "description": "a checkpoint's size, at least first",
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("ConsistencyProof"), "the proof"),
+                "400": _BAD_REQUEST,
+                "404": _NOT_FOUND,
+            },
+        }
+    },
+    "/api/v1/log/entries": {
+        "get": {
+            "tags": ["transparency"],
+            "summary": "Entries [start, end) in log order, at most 1,000 per request",
+            "operationId": "logEntries",
+            "parameters": [
+                {"name": "start", "in": "query", "schema": _CURSOR, "description": "default 0"},
+                {"name": "end", "in": "query", "required": True, "schema": _CURSOR},
+            ],
+            "responses": {"200": _json(_ref("LogEntries"), "the entries"), "400": _BAD_REQUEST},
+        }
+    },
 }
 
 
@@ -814,6 +937,7 @@ def _document() -> dict:
             {"name": "catalog"},
             {"name": "reports"},
             {"name": "ratings"},
+            {"name": "transparency"},
             {"name": "operations"},
         ],
         "paths": _PATHS,

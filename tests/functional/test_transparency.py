@@ -1,0 +1,419 @@
+"""The transparency log: what the gateway received and sent, in signed checkpoints that only ever grow.
+
+Each attack an operator (or an intruder in the database) could try on the record has a test here that the
+auditor's checks (gateway.interfaces.cli.log_audit, fed by the public API) catch it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+
+import pytest
+from lxml import etree
+from sqlalchemy import delete, func, select, text, update
+
+from gateway.domain.transparency import entries, merkle
+from gateway.interfaces.cli import log_audit as audit
+from gateway.interfaces.cli.verify import verify_file
+from gateway.services.transparency import LogBusy
+from gateway.store.appeals import OutboxMessage
+from gateway.store.models import DEMO_SIGNER_KIND, Message, RejectedDocument
+from gateway.store.transparency import LogCheckpoint, LogHead, LogLeaf, LogNode
+from gateway.xml import ns
+from tests.helpers import example, post, signed
+
+GATEWAY = "zvarot-gateway"
+
+
+def fetch_from(client):
+    """The auditor's Fetch, answered by the app in process (the CLI's test below goes over HTTP)."""
+
+    def fetch(path: str) -> bytes:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise audit.LogAuditFailure(f"GET {path}: HTTP {response.status_code}: {response.get_json()}")
+        return response.data
+
+    return fetch
+
+
+def traffic(client, signers) -> dict[str, bytes]:
+    """An accepted appeal (with its StatusUpdates), a rejected unsigned one, and a body that is not XML."""
+    accepted = post(client, signed(signers, "sys-portal", example("Appeal")))
+    rejected = post(client, etree.tostring(example("Appeal")))
+    not_xml = post(client, b"not xml at all")
+    assert [accepted.status_code, rejected.status_code, not_xml.status_code] == [201, 400, 400]
+    return {"accepted": accepted.data, "rejected": rejected.data}
+
+
+def loggable_rows(gateway) -> int:
+    with gateway.sessions() as session:
+        messages = session.scalar(
+            select(func.count()).select_from(Message).where(Message.signer_kind != DEMO_SIGNER_KIND)
+        )
+        rejections = session.scalar(
+            select(func.count()).select_from(RejectedDocument).where(RejectedDocument.receipt.is_not(None))
+        )
+        sent = session.scalar(select(func.count()).select_from(OutboxMessage))
+    return messages + rejections + sent
+
+
+def test_an_empty_log_has_no_checkpoint(client, gateway):
+    assert gateway.log.extend() is None
+    assert client.get("/api/v1/log").status_code == 404
+    assert client.get("/api/v1/log/checkpoints/latest").status_code == 404
+
+
+def test_every_receipt_and_every_document_sent_becomes_an_entry_once(client, gateway, signers):
+    traffic(client, signers)
+    checkpoint = gateway.log.extend()
+    assert checkpoint is not None
+    assert checkpoint.tree_size == loggable_rows(gateway) >= 3
+    assert gateway.log.extend() is None  # nothing new: no new checkpoint either
+    page = client.get(f"/api/v1/log/entries?start=0&end={checkpoint.tree_size}").get_json()["entries"]
+    kinds = [item["entry"].split(" ")[1] for item in page]
+    assert kinds.count("received") == 2  # the refusal that was not XML got no signed receipt
+    assert "sent" in kinds
+    leaves = [merkle.leaf_hash(item["entry"].encode()) for item in page]
+    assert [leaf.hex() for leaf in leaves] == [item["leaf_hash"] for item in page]
+    assert merkle.root_from_leaves(leaves) == checkpoint.root_hash
+
+    summary = client.get("/api/v1/log").get_json()
+    assert summary["tree_size"] == checkpoint.tree_size
+    assert summary["root_hash"] == checkpoint.root_hash.hex()
+
+
+def test_the_checkpoint_is_a_signed_document_that_verify_accepts(client, gateway, signers, settings):
+    traffic(client, signers)
+    checkpoint = gateway.log.extend()
+    response = client.get(f"/api/v1/log/checkpoints/{checkpoint.tree_size}")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert response.data == checkpoint.document
+    report = verify_file(response.data, settings.trust_dir)
+    assert report["valid"], report
+    assert report["document_type"] == "LogCheckpoint" and report["uid"] == GATEWAY
+    seen = audit.verify_checkpoint(response.data, settings.trust_dir, GATEWAY)
+    assert (seen.tree_size, seen.root_hash) == (checkpoint.tree_size, checkpoint.root_hash)
+
+
+def test_a_receipt_and_a_status_update_are_proven_to_be_in_the_log(client, gateway, signers, settings):
+    documents = traffic(client, signers)
+    with gateway.sessions() as session:
+        status_update = bytes(session.scalars(select(OutboxMessage.document).limit(1)).one())
+    gateway.log.extend()
+    fetch = fetch_from(client)
+    checkpoint = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    for document in (documents["accepted"], documents["rejected"], status_update):
+        entry, index = audit.prove(fetch, document, checkpoint)
+        assert 0 <= index < checkpoint.tree_size
+
+
+def test_a_receipt_issued_after_the_checkpoint_is_not_yet_proven(client, gateway, signers, settings):
+    traffic(client, signers)
+    gateway.log.extend()
+    later = post(client, signed(signers, "sys-portal", example("Appeal")))
+    fetch = fetch_from(client)
+    checkpoint = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    with pytest.raises(audit.LogAuditFailure, match="no entry of the log has this leaf hash"):
+        audit.prove(fetch, later.data, checkpoint)
+    gateway.log.extend()  # the next run of the worker logs it
+    with pytest.raises(audit.LogAuditFailure, match="not-yet-checkpointed|after the checkpoint"):
+        audit.prove(fetch, later.data, checkpoint)  # still the old checkpoint: the entry is after it
+    newer = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    assert audit.prove(fetch, later.data, newer)[1] >= checkpoint.tree_size
+
+
+def test_an_auditor_sees_the_log_grow_and_keeps_the_signed_checkpoint(
+    client, gateway, signers, settings, tmp_path
+):
+    fetch, state = fetch_from(client), tmp_path / "witness.json"
+    traffic(client, signers)
+    gateway.log.extend()
+    first = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    audit.save_state(state, first)
+    for _ in range(3):  # sizes that are and are not powers of two
+        traffic(client, signers)
+        gateway.log.extend()
+        newest = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+        previous = audit.load_state(state, settings.trust_dir, GATEWAY)
+        assert "extends the checkpoint" in audit.check_extends(fetch, previous, newest)
+        audit.check_entries(fetch, newest)
+        audit.save_state(state, newest)
+    assert audit.load_state(state, settings.trust_dir, GATEWAY).document == newest.document
+
+
+# --- attacks on the record --------------------------------------------------------------------------------
+
+
+def _rebuild_log_from_scratch(gateway) -> None:
+    """What an operator who wants an entry gone must do: empty the log and build it again."""
+    with gateway.sessions() as session:
+        for table in (LogCheckpoint, LogNode, LogLeaf, LogHead):
+            session.execute(delete(table))
+        session.commit()
+
+
+def test_a_log_rebuilt_without_a_refusal_is_caught(client, gateway, signers, settings):
+    """The operator deletes a rejected submission (say, an appeal refused wrongly) and rebuilds the log, which
+    grows past its old size again: the new checkpoint does not extend the one the auditor kept."""
+    fetch = fetch_from(client)
+    traffic(client, signers)
+    gateway.log.extend()
+    witnessed = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    with gateway.sessions() as session:
+        first_refusal = session.scalar(select(func.min(RejectedDocument.id)))
+        session.execute(delete(RejectedDocument).where(RejectedDocument.id == first_refusal))
+        session.commit()
+    _rebuild_log_from_scratch(gateway)
+    traffic(client, signers)
+    traffic(client, signers)
+    gateway.log.extend()
+    rewritten = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    assert rewritten.tree_size > witnessed.tree_size
+    with pytest.raises(audit.LogAuditFailure, match="does not extend .* the log was rewritten"):
+        audit.check_extends(fetch, witnessed, rewritten)
+
+
+def test_a_log_that_shrank_or_forked_at_the_same_size_is_caught(client, gateway, signers, settings):
+    fetch = fetch_from(client)
+    traffic(client, signers)
+    traffic(client, signers)
+    gateway.log.extend()
+    witnessed = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    _rebuild_log_from_scratch(gateway)
+    with gateway.sessions() as session:  # the log started again from the second traffic only
+        session.execute(
+            delete(RejectedDocument).where(
+                RejectedDocument.id == select(func.min(RejectedDocument.id)).scalar_subquery()
+            )
+        )
+        session.commit()
+    gateway.log.extend()
+    shrunk = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    with pytest.raises(audit.LogAuditFailure, match="the log shrank"):
+        audit.check_extends(fetch, witnessed, shrunk)
+    traffic(client, signers)
+    gateway.log.extend(max_leaves=witnessed.tree_size - shrunk.tree_size)  # a fork of exactly the old size
+    forked = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    assert forked.tree_size == witnessed.tree_size
+    with pytest.raises(audit.LogAuditFailure, match="two different logs of size"):
+        audit.check_extends(fetch, witnessed, forked)
+
+
+def test_a_checkpoint_with_an_edited_root_or_signed_by_another_key_is_refused(
+    client, gateway, signers, settings
+):
+    traffic(client, signers)
+    checkpoint = gateway.log.extend()
+    edited = checkpoint.document.replace(checkpoint.root_hash.hex().encode(), b"0" * 64)
+    with pytest.raises(audit.LogAuditFailure, match="signature-invalid"):
+        audit.verify_checkpoint(edited, settings.trust_dir, GATEWAY)
+    root = etree.fromstring(checkpoint.document)
+    root.remove(root.find(ns.ds("Signature")))
+    resigned = signers["sys-portal"].sign_bytes(
+        copy.deepcopy(root)
+    )  # a system's valid seal, not the gateway's
+    with pytest.raises(audit.LogAuditFailure, match="signed by sys-portal"):
+        audit.verify_checkpoint(resigned, settings.trust_dir, GATEWAY)
+    with pytest.raises(audit.LogAuditFailure, match="not a LogCheckpoint"):
+        audit.verify_checkpoint(traffic(client, signers)["accepted"], settings.trust_dir, GATEWAY)
+
+
+def test_a_rewritten_entry_in_the_database_breaks_the_proofs_and_the_rebuilt_root(
+    client, gateway, signers, settings
+):
+    """An intruder edits a stored leaf (to swap a receipt for another): the entries no longer rebuild the
+    signed root."""
+    fetch = fetch_from(client)
+    documents = traffic(client, signers)
+    gateway.log.extend()
+    checkpoint = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    forged = entries.received("0" * 64, b"a receipt the gateway never issued")
+    with gateway.sessions() as session:
+        session.execute(
+            update(LogLeaf)
+            .where(LogLeaf.position == 0)
+            .values(entry=forged, leaf_hash=merkle.leaf_hash(forged.encode()))
+        )
+        session.execute(
+            update(LogNode)
+            .where(LogNode.level == 0, LogNode.index == 0)
+            .values(hash=merkle.leaf_hash(forged.encode()))
+        )
+        session.commit()
+    with pytest.raises(audit.LogAuditFailure, match="do not hash to the root"):
+        audit.check_entries(fetch, checkpoint)
+    with pytest.raises(audit.LogAuditFailure, match="does not lead to the root"):
+        audit.prove(fetch, documents["rejected"], checkpoint)  # its proof passes through the edited leaf
+
+
+@pytest.mark.parametrize("lie", ["another index", "an edited hash", "a hash left out"])
+def test_a_lying_proof_is_refused(client, gateway, signers, settings, lie):
+    documents = traffic(client, signers)
+    gateway.log.extend()
+    honest = fetch_from(client)
+    checkpoint = audit.latest_checkpoint(honest, settings.trust_dir, GATEWAY)
+
+    def lying(path: str) -> bytes:
+        answer = json.loads(honest(path))
+        if path.startswith("/api/v1/log/proof"):
+            if lie == "another index":
+                answer["leaf_index"] = (answer["leaf_index"] + 1) % checkpoint.tree_size
+            elif lie == "an edited hash":
+                answer["audit_path"][0] = "0" * 64
+            else:
+                answer["audit_path"].pop()
+        return json.dumps(answer).encode()
+
+    with pytest.raises(audit.LogAuditFailure, match="does not lead to the root"):
+        audit.prove(lying, documents["accepted"], checkpoint)
+
+
+def test_a_document_the_gateway_never_issued_is_not_proven(client, gateway, signers, settings):
+    traffic(client, signers)
+    gateway.log.extend()
+    fetch = fetch_from(client)
+    checkpoint = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    with pytest.raises(audit.LogAuditFailure, match="no entry of the log"):
+        audit.prove(fetch, signed(signers, "sys-portal", example("Appeal")), checkpoint)  # received, not sent
+    forged = etree.tostring(example("Receipt"))
+    with pytest.raises(audit.LogAuditFailure, match="no entry of the log"):
+        audit.prove(fetch, forged, checkpoint)
+
+
+# --- the barrier ------------------------------------------------------------------------------------------
+
+
+def test_a_writer_in_flight_holds_the_log_back_rather_than_being_skipped(client, gateway, signers):
+    """PostgreSQL: a transaction that took a lower id and commits after one with a higher id must not be
+    passed over. The run waits for it (up to its lock timeout), then tries again at the next run."""
+    if gateway.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its ids are in commit order")
+    traffic(client, signers)
+    with gateway.engine.connect() as slow:
+        slow.execute(text("BEGIN"))
+        slow.execute(
+            text(
+                "INSERT INTO rejected_documents (receipt_id, received_at, sha256, error_code, error_message, "
+                "body, receipt) VALUES ('rc-slow', now(), :sha, 'malformed-xml', 'slow', '\\x00', '\\x01')"
+            ),
+            {"sha": "a" * 64},
+        )
+        later = post(client, b"<late/>")  # a higher id, committed first
+        assert later.status_code == 400
+        with pytest.raises(LogBusy):
+            gateway.log.extend()
+        slow.execute(text("COMMIT"))
+    checkpoint = gateway.log.extend()
+    assert checkpoint.tree_size == loggable_rows(gateway)
+    with gateway.sessions() as session:
+        logged = set(session.scalars(select(LogLeaf.source_id).where(LogLeaf.source == "rejected_documents")))
+        assert logged == set(
+            session.scalars(select(RejectedDocument.id).where(RejectedDocument.receipt.is_not(None)))
+        )
+
+
+def test_two_processes_extending_at_once_append_each_row_once(client, gateway, signers, settings):
+    from gateway.app import build_gateway
+
+    for _ in range(5):
+        traffic(client, signers)
+    other = build_gateway(settings, engine=gateway.engine)
+    outcomes: list[object] = []
+
+    def run(log) -> None:
+        try:
+            outcomes.append(log.extend())
+        except LogBusy as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(log,)) for log in (gateway.log, other.log)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    gateway.log.extend()
+    with gateway.sessions() as session:
+        positions = list(session.scalars(select(LogLeaf.position).order_by(LogLeaf.position)))
+        sources = session.execute(select(LogLeaf.source, LogLeaf.source_id)).all()
+    assert positions == list(range(loggable_rows(gateway)))
+    assert len(set(sources)) == len(sources)
+
+
+# --- the commands, over HTTP ------------------------------------------------------------------------------
+
+
+def test_the_log_commands_checkpoint_audit_and_prove_against_a_served_gateway(
+    gateway, signers, settings, pki_dir, database_url, tmp_path
+):
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from gateway.interfaces.cli.main import cli
+    from tests.helpers import gateway_process
+
+    env = {
+        "ZVAROT_HOME": str(tmp_path),
+        "ZVAROT_DATABASE_URL": database_url,
+        "ZVAROT_PKI_DIR": str(pki_dir),
+        "ZVAROT_TRUST_DIR": str(pki_dir / "trust"),
+    }
+
+    def zvarot(*args: str):
+        return CliRunner().invoke(cli, list(args), env=env)
+
+    def submit(base: str) -> bytes:
+        request = urllib.request.Request(
+            f"{base}/api/v1/messages",
+            data=signed(signers, "sys-portal", example("Appeal")),
+            headers={"Content-Type": "application/xml"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+            return response.read()
+
+    state, receipt_file = tmp_path / "witness.json", tmp_path / "receipt.xml"
+    with gateway_process(tmp_path, database_url, pki_dir) as served:
+        assert zvarot("log", "checkpoint").output.startswith("the log is empty")
+        receipt_file.write_bytes(submit(served.base))
+        made = zvarot("log", "checkpoint")
+        assert made.exit_code == 0 and made.output.startswith("tree size 3, root "), made.output
+        assert "nothing new" in zvarot("log", "checkpoint").output
+
+        first = zvarot("log", "audit", "--url", served.base, "--state", str(state))
+        assert first.exit_code == 0 and "first audit" in first.output, first.output
+        submit(served.base)
+        zvarot("log", "checkpoint")
+        second = zvarot("log", "audit", "--url", served.base, "--state", str(state), "--entries")
+        assert second.exit_code == 0, second.output
+        assert "extends the checkpoint of 3 entries" in second.output
+        assert "entries: all 6 rebuild the signed root (2 received, 4 sent)" in second.output
+
+        proven = zvarot("log", "prove", str(receipt_file), "--url", served.base)
+        assert proven.exit_code == 0 and "included at index 0 of the 6 entries" in proven.output, (
+            proven.output
+        )
+        unsigned = tmp_path / "appeal.xml"
+        unsigned.write_bytes(etree.tostring(example("Receipt")))
+        refused = zvarot("log", "prove", str(unsigned), "--url", served.base)
+        assert refused.exit_code == 1 and "FAILED: GET /api/v1/log/proof" in refused.output
+
+        _rebuild_log_from_scratch(gateway)  # the operator starts the log again: the witness notices
+        submit(served.base)
+        zvarot("log", "checkpoint")
+        caught = zvarot("log", "audit", "--url", served.base, "--state", str(state))
+        assert caught.exit_code == 1 and "FAILED" in caught.output and "rewritten" in caught.output, (
+            caught.output
+        )
+
+
+@pytest.mark.parametrize("issued", ["LogCheckpoint", "Receipt", "StatusUpdate"])
+def test_a_document_only_the_gateway_issues_is_refused_when_submitted(client, signers, issued):
+    """A system cannot slip a checkpoint of its own into the gateway: unknown-type, with a signed receipt."""
+    response = post(client, signed(signers, "sys-portal", example(issued)))
+    assert response.status_code == 400
+    codes = [c.text for c in etree.fromstring(response.data).iter(ns.zv("Code"))]
+    assert codes == ["unknown-type"]
