@@ -9,6 +9,8 @@ that were committed, so they never run ahead of what is stored. What an operator
 - inbox items not yet acknowledged by the officials' systems;
 - seconds until each CRL's next update and until each trust anchor, intermediate and the receipt-signing
   certificate expire (CRLs are hard-fail: a stale one refuses every signature under it);
+- the transparency log: its entries, the rows waiting to be appended and the age of its newest checkpoint
+  (a worker that stopped checkpointing: the age grows while rows wait);
 - on SQLite, how far the WAL has grown since it last started again (its frames, read from the -wal file):
   near WAL_AUTOCHECKPOINT_PAGES the checkpointer is not keeping up, and requests checkpoint themselves.
 
@@ -30,6 +32,7 @@ from gateway.services.console import trust_overview
 from gateway.store.appeals import Appeal, InboxItem, OutboxMessage
 from gateway.store.database import WAL_AUTOCHECKPOINT_PAGES, wal_frames_in_use
 from gateway.store.models import DEMO_SENDER, Message, RejectedDocument
+from gateway.store.transparency import LogCheckpoint
 from gateway.trust.store import TrustStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -103,9 +106,28 @@ def families(session: Session, store: TrustStore, receipt_cert: Path | None, now
         outbox,
         waiting,
         unacked,
+        *_log(session, now),
         *_wal(session),
         *_trust(store, receipt_cert, now),
     ]
+
+
+def _log(session: Session, now: datetime) -> list[Metric]:
+    from gateway.services.transparency import TransparencyLog
+
+    entries = GaugeMetricFamily("zvarot_log_entries", "Entries of the transparency log (its tree size).")
+    entries.add_metric([], TransparencyLog.size(session))
+    waiting = GaugeMetricFamily(
+        "zvarot_log_waiting", "Receipts and sent documents committed but not yet appended to the log."
+    )
+    waiting.add_metric([], TransparencyLog.waiting(session))
+    newest = session.scalar(select(func.max(LogCheckpoint.issued_at)))
+    age = GaugeMetricFamily(
+        "zvarot_log_checkpoint_age_seconds", "Age of the log's newest signed checkpoint (absent: none yet)."
+    )
+    if newest is not None:
+        age.add_metric([], max(0.0, (now - _aware(newest)).total_seconds()))
+    return [entries, waiting, age]
 
 
 def _wal(session: Session) -> list[Metric]:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from gateway.domain.transparency import entries, merkle
 from gateway.store.appeals import OutboxMessage
@@ -62,48 +62,58 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class Source:
-    """A table whose rows become entries: its name in log_leaves, its head column, and how a row reads."""
+    """A table whose rows become entries: its name in log_leaves, its column in log_head, which rows count,
+    and how a row reads as an entry."""
 
     name: str
     head_column: str
-    id_column: object
-    read: Callable[[Session, int, int, int], list[tuple[int, str]]]
+    id_column: InstrumentedAttribute
+    logged: tuple  # WHERE clauses: the rows that are entries
+    columns: tuple[InstrumentedAttribute, ...]
+    entry: Callable[..., str]
+
+    def read(self, session: Session, after: int, upto: int, limit: int) -> list[tuple[int, str]]:
+        """(id, entry) of the rows in (after, upto], in id order, at most `limit`."""
+        rows = session.execute(
+            select(self.id_column, *self.columns)
+            .where(self.id_column > after, self.id_column <= upto, *self.logged)
+            .order_by(self.id_column)
+            .limit(limit)
+        )
+        return [(row[0], self.entry(*row[1:])) for row in rows]
+
+    def waiting(self, session: Session, after: int) -> int:
+        return session.scalar(select(func.count()).where(self.id_column > after, *self.logged)) or 0
 
 
-def _messages(session: Session, after: int, upto: int, limit: int) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(Message.id, Message.sha256, Message.receipt)
-        .where(Message.id > after, Message.id <= upto, Message.signer_kind != DEMO_SIGNER_KIND)
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    return [(row_id, entries.received(sha256, bytes(receipt))) for row_id, sha256, receipt in rows]
+def _received(sha256: str, receipt: bytes) -> str:
+    return entries.received(sha256, bytes(receipt))
 
 
-def _rejections(session: Session, after: int, upto: int, limit: int) -> list[tuple[int, str]]:
-    # A refusal that could not be read as XML got a problem document, not a signed receipt: nothing to log.
-    r = RejectedDocument
-    rows = session.execute(
-        select(r.id, r.sha256, r.receipt)
-        .where(r.id > after, r.id <= upto, r.receipt.is_not(None))
-        .order_by(r.id)
-        .limit(limit)
-    )
-    return [(row_id, entries.received(sha256, bytes(receipt))) for row_id, sha256, receipt in rows]
-
-
-def _outbox(session: Session, after: int, upto: int, limit: int) -> list[tuple[int, str]]:
-    o = OutboxMessage
-    rows = session.execute(
-        select(o.id, o.document).where(o.id > after, o.id <= upto).order_by(o.id).limit(limit)
-    )
-    return [(row_id, entries.sent(bytes(document))) for row_id, document in rows]
+def _sent(document: bytes) -> str:
+    return entries.sent(bytes(document))
 
 
 SOURCES = (
-    Source("messages", "last_message_id", Message.id, _messages),
-    Source("rejected_documents", "last_rejection_id", RejectedDocument.id, _rejections),
-    Source("outbox", "last_outbox_id", OutboxMessage.id, _outbox),
+    # The demo history was never received: it is not evidence.
+    Source(
+        "messages",
+        "last_message_id",
+        Message.id,
+        (Message.signer_kind != DEMO_SIGNER_KIND,),
+        (Message.sha256, Message.receipt),
+        _received,
+    ),
+    # A refusal that could not be read as XML got a problem document, not a signed receipt: nothing to log.
+    Source(
+        "rejected_documents",
+        "last_rejection_id",
+        RejectedDocument.id,
+        (RejectedDocument.receipt.is_not(None),),
+        (RejectedDocument.sha256, RejectedDocument.receipt),
+        _received,
+    ),
+    Source("outbox", "last_outbox_id", OutboxMessage.id, (), (OutboxMessage.document,), _sent),
 )
 
 
@@ -274,7 +284,103 @@ class TransparencyLog:
         doc.leaf("RootHash", root.hex())
         return doc.canonical()
 
+    # --- the operator's own audit -----------------------------------------------------------------------
+
+    def check_against_evidence(self, session: Session, limit: int = 20) -> tuple[int, list[str]]:
+        """Rebuild the log from the stored evidence and compare: each entry with the row it stands for, each
+        leaf and stored node with the hashes recomputed, each checkpoint's root with the rebuilt tree's, and
+        every row the head has passed with an entry. What an outside auditor cannot see (they hold hashes,
+        not the rows): a document, receipt or StatusUpdate edited in the database after it was logged.
+        Returns (entries checked, problems found, at most `limit`)."""
+        problems: list[str] = []
+
+        def problem(text: str) -> None:
+            if len(problems) < limit:
+                problems.append(text)
+
+        by_name = {source.name: source for source in SOURCES}
+        checkpoints = {
+            size: (bytes(root), bytes(document))
+            for size, root, document in session.execute(
+                select(LogCheckpoint.tree_size, LogCheckpoint.root_hash, LogCheckpoint.document)
+            )
+        }
+        frontier: list[bytes] = []
+        size = 0
+        counted = {source.name: 0 for source in SOURCES}
+        while True:
+            leaves = session.execute(
+                select(LogLeaf.position, LogLeaf.source, LogLeaf.source_id, LogLeaf.entry, LogLeaf.leaf_hash)
+                .where(LogLeaf.position >= size)
+                .order_by(LogLeaf.position)
+                .limit(CHUNK)
+            ).all()
+            if not leaves:
+                break
+            expected: dict[tuple[int, int], bytes] = {}
+            rows = {}
+            for name in {leaf.source for leaf in leaves} & by_name.keys():
+                source = by_name[name]
+                ids = [leaf.source_id for leaf in leaves if leaf.source == name]
+                found = session.execute(
+                    select(source.id_column, *source.columns).where(source.id_column.in_(ids))
+                )
+                rows.update({(name, row[0]): source.entry(*row[1:]) for row in found})
+            for leaf in leaves:
+                if leaf.position != size:
+                    problem(f"entry {size} is missing (the next is {leaf.position})")
+                    return size, problems
+                counted[leaf.source] = counted.get(leaf.source, 0) + 1
+                evidence = rows.get((leaf.source, leaf.source_id))
+                if evidence is None:
+                    problem(f"entry {size}: its row {leaf.source} {leaf.source_id} is gone")
+                elif evidence != leaf.entry:
+                    problem(f"entry {size}: {leaf.source} {leaf.source_id} no longer matches it (edited)")
+                recomputed = merkle.leaf_hash(leaf.entry.encode("utf-8"))
+                if bytes(leaf.leaf_hash) != recomputed:
+                    problem(f"entry {size}: its stored leaf hash is not the hash of its text")
+                frontier, completed = merkle.append(frontier, size, recomputed)
+                expected.update({(level, index): node for level, index, node in completed})
+                size += 1
+                if size in checkpoints:
+                    root, document = checkpoints[size]
+                    rebuilt = merkle.root(frontier)
+                    if root != rebuilt or f"<RootHash>{rebuilt.hex()}</RootHash>".encode() not in document:
+                        problem(f"the checkpoint of {size} entries does not sign the rebuilt tree's root")
+            stored = _nodes(session, set(expected), partial=True)
+            for key in sorted(key for key, node in expected.items() if stored.get(key) != node):
+                problem(f"the stored tree node {key} (level, index) is not the rebuilt one")
+        head = session.get(LogHead, 1)
+        if head is not None:
+            if head.tree_size != size or b"".join(frontier) != bytes(head.frontier):
+                problem(f"the head says {head.tree_size} entries; {size} rebuild it")
+            last = _HeadState.of(head).last
+            for source in SOURCES:
+                rows_passed = session.scalar(
+                    select(func.count()).where(source.id_column <= last[source.name], *source.logged)
+                )
+                if rows_passed != counted[source.name]:
+                    problem(
+                        f"{source.name}: {rows_passed} rows up to id {last[source.name]}, "
+                        f"{counted[source.name]} entries for them"
+                    )
+        for missing in sorted(set(checkpoints) - set(range(1, size + 1))):
+            problem(f"a checkpoint of {missing} entries is beyond the log's {size}")
+        return size, problems
+
     # --- reading ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def waiting(session: Session) -> int:
+        """Rows committed but not yet appended: what the next run will add (an alert when it only grows)."""
+        head = session.get(LogHead, 1)
+        last = {source.name: 0 for source in SOURCES} if head is None else _HeadState.of(head).last
+        return sum(source.waiting(session, last[source.name]) for source in SOURCES)
+
+    @staticmethod
+    def size(session: Session) -> int:
+        head = session.get(LogHead, 1)
+        return 0 if head is None else head.tree_size
 
     def latest(self, session: Session) -> Checkpoint | None:
         row = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size.desc()).limit(1)).first()
@@ -337,7 +443,9 @@ def _prove(session: Session, compute: Callable[[merkle.HashReader], list[bytes]]
     return compute(lambda level, index: stored[(level, index)])
 
 
-def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+def _nodes(
+    session: Session, keys: set[tuple[int, int]], partial: bool = False
+) -> dict[tuple[int, int], bytes]:
     found: dict[tuple[int, int], bytes] = {}
     ordered = sorted(keys)
     for chunk in _chunks(ordered, 500):
@@ -348,7 +456,7 @@ def _nodes(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int]
         )
         found.update({(level, index): bytes(h) for level, index, h in rows})
     missing = set(keys) - found.keys()
-    if missing:
+    if missing and not partial:
         raise LookupError(f"the log's tree lacks {len(missing)} stored node(s), e.g. {min(missing)}")
     return found
 

@@ -118,3 +118,17 @@ def test_on_sqlite_metrics_say_how_far_the_wal_has_grown(fresh, signers, gateway
     assert post(fresh, signed(signers, "sys-portal", example("Appeal"))).status_code == 201
     # The WAL started again: it holds one appeal's pages now.
     assert 0 < _samples(fresh)[("zvarot_sqlite_wal_frames", ())] < frames
+
+
+def test_metrics_say_how_far_the_transparency_log_lags(fresh, signers, gateway):
+    client = fresh
+    assert ("zvarot_log_checkpoint_age_seconds", ()) not in _samples(client)  # none signed yet
+    assert post(client, signed(signers, "sys-portal", example("Appeal"))).status_code == 201
+    assert post(client, b"not xml").status_code == 400  # no receipt: never an entry
+    waiting = _samples(client)[("zvarot_log_waiting", ())]
+    assert waiting >= 3  # the receipt and the StatusUpdates for the portal and the DMS
+    checkpoint = gateway.log.extend()
+    after = _samples(client)
+    assert after[("zvarot_log_entries", ())] == checkpoint.tree_size == waiting
+    assert after[("zvarot_log_waiting", ())] == 0
+    assert 0 <= after[("zvarot_log_checkpoint_age_seconds", ())] < 600

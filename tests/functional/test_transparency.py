@@ -417,3 +417,59 @@ def test_a_document_only_the_gateway_issues_is_refused_when_submitted(client, si
     assert response.status_code == 400
     codes = [c.text for c in etree.fromstring(response.data).iter(ns.zv("Code"))]
     assert codes == ["unknown-type"]
+
+
+# --- the operator's check against the stored evidence -----------------------------------------------------
+
+
+def test_the_log_rebuilt_from_the_evidence_matches_until_a_row_is_edited(client, gateway, signers):
+    for _ in range(3):
+        traffic(client, signers)
+    checkpoint = gateway.log.extend()
+    with gateway.sessions() as session:
+        assert gateway.log.check_against_evidence(session) == (checkpoint.tree_size, [])
+    with gateway.sessions() as session:  # an intruder swaps a stored receipt for another
+        first = session.scalar(select(func.min(Message.id)).where(Message.signer_kind != DEMO_SIGNER_KIND))
+        session.execute(
+            update(Message).where(Message.id == first).values(receipt=b"<Receipt>forged</Receipt>")
+        )
+        refusal = session.scalar(
+            select(func.max(RejectedDocument.id)).where(RejectedDocument.receipt.is_not(None))
+        )
+        session.execute(delete(RejectedDocument).where(RejectedDocument.id == refusal))
+        session.execute(update(LogNode).where(LogNode.level == 1, LogNode.index == 0).values(hash=b"\0" * 32))
+        session.execute(update(LogCheckpoint).values(root_hash=b"\1" * 32))
+        session.commit()
+    with gateway.sessions() as session:
+        checked, problems = gateway.log.check_against_evidence(session)
+    assert checked == checkpoint.tree_size
+    said = "\n".join(problems)
+    assert f"messages {first} no longer matches it (edited)" in said
+    assert f"its row rejected_documents {refusal} is gone" in said
+    assert "rejected_documents: 2 rows up to id" in said and "3 entries for them" in said
+    assert "the stored tree node (1, 0) (level, index) is not the rebuilt one" in said
+    assert f"the checkpoint of {checkpoint.tree_size} entries does not sign the rebuilt tree's root" in said
+
+
+def test_zvarot_log_verify_says_whether_the_log_matches(
+    client, gateway, signers, settings, pki_dir, database_url
+):
+    from click.testing import CliRunner
+
+    from gateway.interfaces.cli.main import cli
+
+    env = {
+        "ZVAROT_HOME": str(settings.home),
+        "ZVAROT_DATABASE_URL": database_url,
+        "ZVAROT_PKI_DIR": str(pki_dir),
+        "ZVAROT_TRUST_DIR": str(pki_dir / "trust"),
+    }
+    traffic(client, signers)
+    gateway.log.extend()
+    good = CliRunner().invoke(cli, ["log", "verify"], env=env)
+    assert good.exit_code == 0 and "entries rebuilt from the stored evidence" in good.output, good.output
+    with gateway.sessions() as session:
+        session.execute(update(OutboxMessage).values(document=b"<StatusUpdate>rewritten</StatusUpdate>"))
+        session.commit()
+    bad = CliRunner().invoke(cli, ["log", "verify"], env=env)
+    assert bad.exit_code == 1 and "FAILED: entry" in bad.output and "outbox" in bad.output, bad.output

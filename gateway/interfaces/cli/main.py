@@ -431,6 +431,26 @@ def log_checkpoint() -> None:
         )
 
 
+@log_group.command("verify")
+def log_verify() -> None:
+    """The operator's check: rebuild the log from the stored documents, receipts and status updates and
+    compare it, entry by entry, node by node and checkpoint by checkpoint. Exit 0 if it matches, 1 if not."""
+    from gateway.app import build_gateway
+
+    settings = _settings()
+    with _ready_engine(settings) as engine:
+        gateway = build_gateway(settings, engine=engine)
+        with gateway.sessions() as session:
+            checked, problems = gateway.log.check_against_evidence(session)
+    for line in problems:
+        click.echo(f"FAILED: {line}")
+    if problems:
+        sys.exit(1)
+    click.echo(
+        f"{checked} entries rebuilt from the stored evidence: every entry, node and checkpoint matches"
+    )
+
+
 @log_group.command("audit")
 @_GATEWAY_URL
 @click.option(
