@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +49,9 @@ class Settings:
     max_document_bytes: int = 10 * MiB
     max_depth: int = 64
     host: str = "127.0.0.1"
+    # The gateway's address as its clients reach it (behind a proxy: the proxy's), e.g. https://zvarot.example.by;
+    # the WSDL's service address is built from it. Empty: from each request's own URL (its Host header).
+    public_url: str = ""
     port: int = 8080
     workers: int = 2
     # Deadlines: Belarus' law on appeals by default (gateway.domain.appeals.deadlines.DeadlinePolicy).
@@ -101,6 +105,11 @@ class Settings:
                 f"ZVAROT_SQLITE_SYNCHRONOUS={self.sqlite_synchronous!r}: expected one of "
                 f"{', '.join(SQLITE_SYNCHRONOUS)}"
             )
+        if self.public_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_url):
+            raise ValueError(
+                f"ZVAROT_PUBLIC_URL={self.public_url!r}: expected the gateway's base URL, "
+                "e.g. https://zvarot.example.by"
+            )
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -141,6 +150,7 @@ class Settings:
             max_document_bytes=_number(int, "MAX_DOCUMENT_BYTES", str(10 * MiB)),
             max_depth=_number(int, "MAX_DEPTH", "64"),
             host=_env("HOST", "127.0.0.1"),
+            public_url=_env("PUBLIC_URL", "").strip().rstrip("/"),
             port=_number(int, "PORT", "8080"),
             workers=_number(int, "WORKERS", "2"),
             reply_days=_number(int, "REPLY_DAYS", "15"),

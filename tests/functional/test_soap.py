@@ -379,3 +379,24 @@ def test_submit_in_process_holds_the_document_to_its_limit_and_takes_base64_beyo
     faultcode, problem = _fault_of(_post(client, submit(big)))
     assert problem["code"] == "signature-missing", problem["message"]
     assert error_codes(etree.fromstring(base64.b64decode(problem["receipt"]))) == ["signature-missing"]
+
+
+def test_a_configured_public_url_is_the_wsdl_address_whatever_the_host_header(gateway):
+    """Behind a proxy or a cache, the Host header is the client's to write: ZVAROT_PUBLIC_URL decides."""
+    from dataclasses import replace
+
+    from gateway.app import create_app
+
+    public = replace(gateway, settings=replace(gateway.settings, public_url="https://zvarot.example.by"))
+    client = create_app(gateway=public).test_client()
+    response = client.get("/soap?wsdl", headers={"Host": "attacker.example"})
+    address = etree.fromstring(response.data).find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
+    assert address.get("location") == "https://zvarot.example.by/soap"
+
+
+@pytest.mark.parametrize("url", ["zvarot.example.by", "ftp://x", "https://x/?q", "https://a b"])
+def test_a_public_url_that_is_not_one_is_named(url):
+    from gateway.config import Settings
+
+    with pytest.raises(ValueError, match="ZVAROT_PUBLIC_URL"):
+        Settings(public_url=url)

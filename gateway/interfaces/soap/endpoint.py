@@ -75,7 +75,10 @@ def wsdl() -> Response:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    return _xml(wsdl_document(request.base_url))
+    # Where configured, the public URL: a Host header is the client's to write, and a cache in front that
+    # ignores it would hand one client's address to every other.
+    public = current_app.extensions["zvarot"].settings.public_url
+    return _xml(wsdl_document(f"{public}/soap" if public else request.base_url))
 
 
 @blueprint.post("/soap")
