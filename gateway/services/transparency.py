@@ -34,7 +34,9 @@ from gateway.store.appeals import OutboxMessage
 from gateway.store.database import writing
 from gateway.store.models import DEMO_SIGNER_KIND, Message, RejectedDocument
 from gateway.store.transparency import LogCheckpoint, LogHead, LogLeaf, LogNode
+from gateway.xml import ns
 from gateway.xml.compose import Composer
+from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import Signer
 
 # Leaves appended per write transaction: on SQLite it holds the one write lock, so a backlog (the first run
@@ -115,6 +117,43 @@ SOURCES = (
     ),
     Source("outbox", "last_outbox_id", OutboxMessage.id, (), (OutboxMessage.document,), _sent),
 )
+
+
+def entry_for(document: bytes) -> str:
+    """The log entry of a document the gateway gave its holder, byte for byte as received: a Receipt's
+    "received" entry, any other document's (a StatusUpdate, an official's reply forwarded) "sent" entry.
+    Rejection for bytes that are not a readable document; ValueError for a receipt without a SHA-256."""
+    root = parse_document(document)
+    if root.tag != ns.zv("Receipt"):
+        return entries.sent(document)
+    return entries.received(root.findtext("zv:Body/zv:SubmissionSha256", namespaces=ns.NSMAP) or "", document)
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """Where a document's entry is: its index under `checkpoint` and the audit path to its root, or why not
+    (index None: not in the log; index >= the checkpoint's size: appended after it)."""
+
+    entry: str
+    leaf_hash: bytes
+    index: int | None
+    checkpoint: Checkpoint | None
+    audit_path: tuple[bytes, ...] = ()
+
+    @property
+    def proven(self) -> bool:
+        return (
+            self.index is not None
+            and self.checkpoint is not None
+            and self.index < self.checkpoint.tree_size
+            and merkle.verify_inclusion(
+                self.leaf_hash,
+                self.index,
+                self.checkpoint.tree_size,
+                self.audit_path,
+                self.checkpoint.root_hash,
+            )
+        )
 
 
 class LogBusy(Exception):
@@ -392,6 +431,20 @@ class TransparencyLog:
     def leaf_index(self, session: Session, leaf_hash: bytes) -> int | None:
         """The first position of that leaf (one StatusUpdate sent to two systems is two equal entries)."""
         return session.scalar(select(func.min(LogLeaf.position)).where(LogLeaf.leaf_hash == leaf_hash))
+
+    def locate(self, session: Session, document: bytes) -> Inclusion:
+        """A document's entry under the newest checkpoint (Rejection, ValueError: see entry_for)."""
+        entry = entry_for(document)
+        leaf = merkle.leaf_hash(entry.encode("ascii"))
+        index, checkpoint = self.leaf_index(session, leaf), self.latest(session)
+        if index is None or checkpoint is None or index >= checkpoint.tree_size:
+            return Inclusion(entry, leaf, index, checkpoint)
+        path = tuple(self.inclusion_proof(session, index, checkpoint.tree_size))
+        return Inclusion(entry, leaf, index, checkpoint, path)
+
+    def recent(self, session: Session, count: int) -> list[Checkpoint]:
+        rows = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size.desc()).limit(count))
+        return [_checkpoint(row) for row in rows]
 
     def inclusion_proof(self, session: Session, index: int, tree_size: int) -> list[bytes]:
         return _prove(session, lambda reader: merkle.inclusion_proof(index, tree_size, reader))

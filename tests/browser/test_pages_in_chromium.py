@@ -1,6 +1,7 @@
 """The web pages in headless Debian Chromium driven by Playwright, against a real `python -m gateway serve`
-on a loopback port: search → profile → report, the ranking, tracking by code, and the operator console (login,
-requeue a dead letter, logout; a wrong password). Screenshots go to test-artifacts/.
+on a loopback port: search → profile → report, the ranking, tracking by code, the record (a receipt checked in
+the transparency log), and the operator console (login, requeue a dead letter, logout; a wrong password).
+Screenshots go to test-artifacts/.
 
 Chromium is Debian's (/usr/bin/chromium, `apt-get install chromium`; .ci/run installs it), never a browser
 downloaded by `playwright install`. Without it the tests skip with the reason; with ZVAROT_REQUIRE_BROWSER=1
@@ -156,6 +157,33 @@ def test_tracking_by_code(page, world):
     for personal in PERSONAL:
         assert personal not in content
     shot(page, "05-tracking")
+
+
+def test_the_record_checks_an_uploaded_receipt(page, world, tmp_path):
+    from sqlalchemy import select
+
+    from gateway.store.models import DEMO_SIGNER_KIND, Message
+
+    _, gateway = world
+    gateway.log.extend()
+    with gateway.sessions() as session:
+        checkpoint = gateway.log.latest(session)
+        receipt = session.scalars(
+            select(Message.receipt)
+            .where(Message.signer_kind != DEMO_SIGNER_KIND)
+            .order_by(Message.id)
+            .limit(1)
+        ).one()
+    upload = tmp_path / "receipt.xml"
+    upload.write_bytes(bytes(receipt))
+    page.goto("/")
+    page.get_by_role("link", name="The record").click()
+    page.wait_for_url(re.compile(r"/log$"))
+    assert f"{checkpoint.tree_size:,}" in page.locator("dl.facts").first.inner_text()
+    page.get_by_label("Receipt or status update").set_input_files(str(upload))
+    page.get_by_role("button", name="Check").click()
+    assert "In the record: entry 0 of the" in page.get_by_role("status").inner_text()
+    shot(page, "08-the-record")
 
 
 def test_console_login_requeue_a_dead_letter_and_logout(page, world):

@@ -294,3 +294,36 @@ def test_the_score_chart_geometry():
 
 def test_unknown_official_and_b_in_the_ranking(client, world):
     assert B_NAME in text_of(page(client, f"/officials/{B}"))
+
+
+# --- the record ---------------------------------------------------------------------------------------------
+
+
+def test_the_record_page_shows_the_checkpoints_and_checks_an_uploaded_receipt(client, signers, gateway):
+    import io
+
+    from tests.helpers import example, post, signed
+
+    assert "No checkpoint has been signed yet" in text_of(page(client, "/log"))
+    receipt = post(client, signed(signers, "sys-portal", example("Appeal"))).data
+    first = gateway.log.extend()
+    later = post(client, signed(signers, "sys-portal", example("Appeal"))).data
+
+    def check(data: bytes, status: int = 200) -> str:
+        response = client.post(
+            "/log", data={"document": (io.BytesIO(data), "receipt.xml")}, content_type="multipart/form-data"
+        )
+        assert response.status_code == status, response.data[:300]
+        return text_of(response.get_data(as_text=True))
+
+    text = check(receipt)
+    assert f"In the record: entry 0 of the {first.tree_size}" in text
+    assert first.root_hash.hex() in text and "Audit path" in text
+    assert "Not in the record" in check(later)
+    gateway.log.extend()
+    text = text_of(page(client, "/log"))
+    assert "Earlier checkpoints" in text and f"LogCheckpoint {first.tree_size}" not in text
+    assert "In the record: entry" in check(later)
+    assert "not a document of the gateway" in check(b"not xml", 400)
+    assert "Choose the file" in check(b"", 400)
+    assert 'aria-current="page">The record' in page(client, "/log")

@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway.domain.transparency import entries, merkle
 from gateway.errors import Rejection
+from gateway.services.transparency import entry_for
 from gateway.trust.chain import CertificateVerifier
 from gateway.trust.store import TrustStore
 from gateway.xml import ns
@@ -152,17 +153,11 @@ def check_entries(fetch: Fetch, checkpoint: VerifiedCheckpoint) -> dict[str, int
 
 
 def entry_of(document: bytes) -> str:
-    """The log entry for a document the gateway gave its holder, byte for byte as received: a Receipt's
-    "received" entry, any other document's (a StatusUpdate, an official's reply forwarded) "sent" entry."""
+    """The entry of a document the gateway gave its holder (gateway.services.transparency.entry_for)."""
     try:
-        root = parse_document(document)
+        return entry_for(document)
     except Rejection as rejection:
         raise LogAuditFailure(f"not a readable document: {rejection.message}") from None
-    if etree.QName(root) != etree.QName(ns.ZV, "Receipt"):
-        return entries.sent(document)
-    submission = root.findtext("zv:Body/zv:SubmissionSha256", namespaces=ns.NSMAP) or ""
-    try:
-        return entries.received(submission, document)
     except ValueError as exc:
         raise LogAuditFailure(f"the receipt's SubmissionSha256: {exc}") from None
 

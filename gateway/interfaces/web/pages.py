@@ -1,6 +1,6 @@
-"""Public pages: officials (search, profile), org units, work reports, the weekly ranking and the appeal
-timeline by tracking code. They render what gateway.services.catalog and gateway.services.tracking return —
-the same data as the JSON API — and query no table themselves."""
+"""Public pages: officials (search, profile), org units, work reports, the weekly ranking, the appeal
+timeline by tracking code, and the record (the transparency log). They render what gateway.services.catalog,
+.tracking and .transparency return -- the same data as the JSON API -- and query no table themselves."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 from gateway.domain.ratings.policy import COMPONENTS
 from gateway.domain.ratings.weeks import IsoWeek
 from gateway.domain.reports.schedule import PeriodKind
+from gateway.errors import Rejection
 from gateway.interfaces.web import charts, jsonld
 from gateway.interfaces.web.common import gateway, install, now, page_number, render
 from gateway.services import catalog, tracking
@@ -255,3 +256,40 @@ def track(code: str) -> Response:
             timeliness=TIMELINESS_TEXT.get(view.timeliness, view.timeliness),
         )
     )
+
+
+# --- the record (the transparency log) ----------------------------------------------------------------------
+
+RECENT_CHECKPOINTS = 10
+
+
+def _log_page(status: int = 200, **context) -> Response:
+    g = gateway()
+    with g.sessions() as session:
+        recent = g.log.recent(session, RECENT_CHECKPOINTS)
+    base = g.settings.public_url or request.url_root.rstrip("/")
+    return render(
+        "log.html", status=status, latest=recent[0] if recent else None, recent=recent, base=base, **context
+    )
+
+
+@blueprint.get("/log")
+def log() -> Response:
+    return _log_page()
+
+
+@blueprint.post("/log")
+def log_check() -> Response:
+    """Where an uploaded receipt or status update is in the log; the file is read, never kept."""
+    upload = request.files.get("document")
+    data = upload.read() if upload is not None else b""
+    if not data:
+        return _log_page(400, error="Choose the file of a receipt or a status update.")
+    g = gateway()
+    try:
+        with g.sessions() as session:
+            found = g.log.locate(session, data)
+    except (Rejection, ValueError) as exc:
+        message = exc.message if isinstance(exc, Rejection) else str(exc)
+        return _log_page(400, error=f"This file is not a document of the gateway: {message}")
+    return _log_page(found=found)
