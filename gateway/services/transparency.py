@@ -12,20 +12,25 @@ Entries are appended after the fact, by `TransparencyLog.extend` (in `zvarot wor
 checkpoint`), never on the submission's path: the receipt is the gateway's promise to log it, kept within
 the worker's interval. Where the log may have missed a row is the one hard part: on PostgreSQL, ids come
 from sequences and a transaction that took a lower id can commit after one that took a higher; reading "the
-rows above the last id seen" could skip it for good. So each run first takes a barrier: SHARE locks on the
-source tables (they wait for the writers in flight and hold new ones off for one statement) while it reads
-their highest ids; every row at or below those ids is then committed or never will be. SQLite has one writer
-at a time, so its ids are already in commit order.
+rows above the last id seen" could skip it for good. So each run first takes a barrier: a SHARE lock on each
+source table in turn (it waits for the writers in flight and holds new ones off for one statement) while it
+reads the table's highest id; every row at or below it is then committed or never will be. SQLite has one
+writer at a time, so its ids are already in commit order. One process extends the log at a time (_turn);
+the others return at once.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, insert, select, text, tuple_, update
+from sqlalchemy import Engine, Select, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -41,9 +46,18 @@ from gateway.xml.signatures import Signer
 
 # Leaves appended per write transaction: on SQLite it holds the one write lock, so a backlog (the first run
 # after the upgrade that made the log) goes in slices rather than stalling submissions.
-CHUNK = 2000
+CHUNK = 500
+# The most a worker appends in one run: ~3 s, so that a backlog (the first run after the upgrade that made
+# the log) goes in slices between deliveries; `zvarot log checkpoint` appends it all at once.
+TICK_LEAVES = 50_000
 # The most a proof request may name at once (get-entries in RFC 9162's terms).
 MAX_ENTRIES = 1000
+# PostgreSQL's barrier: how long a SHARE lock request may wait for the writers in flight (submissions queue
+# behind it meanwhile), and how many times, before the run gives up until the next.
+BARRIER_WAIT_MS = 100
+BARRIER_ATTEMPTS = 5
+# The advisory lock of the one process extending the log (PostgreSQL): "zvarotlg" as a 64-bit integer.
+TURN_KEY = int.from_bytes(b"zvarotlg", "big")
 
 
 def _utcnow() -> datetime:
@@ -84,6 +98,9 @@ class Source:
         )
         return [(row[0], self.entry(*row[1:])) for row in rows]
 
+    def highest(self) -> Select:
+        return select(func.coalesce(func.max(self.id_column), 0))
+
     def waiting(self, session: Session, after: int) -> int:
         return session.scalar(select(func.count()).where(self.id_column > after, *self.logged)) or 0
 
@@ -119,14 +136,31 @@ SOURCES = (
 )
 
 
-def entry_for(document: bytes) -> str:
-    """The log entry of a document the gateway gave its holder, byte for byte as received: a Receipt's
+@dataclass(frozen=True)
+class Held:
+    """What the holder of a document the gateway gave it can ask the log by: the entry rebuilt from the bytes,
+    and where the gateway keeps the document (a receipt's ReceiptId, any other document's AppealId)."""
+
+    entry: str
+    receipt_id: str | None = None
+    appeal_id: str | None = None
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return merkle.leaf_hash(self.entry.encode("ascii"))
+
+
+def held(document: bytes) -> Held:
+    """The entry of a document the gateway gave its holder, byte for byte as received: a Receipt's
     "received" entry, any other document's (a StatusUpdate, an official's reply forwarded) "sent" entry.
     Rejection for bytes that are not a readable document; ValueError for a receipt without a SHA-256."""
     root = parse_document(document)
+    body = "zv:Body/zv:"
     if root.tag != ns.zv("Receipt"):
-        return entries.sent(document)
-    return entries.received(root.findtext("zv:Body/zv:SubmissionSha256", namespaces=ns.NSMAP) or "", document)
+        return Held(entries.sent(document), appeal_id=root.findtext(body + "AppealId", namespaces=ns.NSMAP))
+    submission = root.findtext(body + "SubmissionSha256", namespaces=ns.NSMAP) or ""
+    receipt_id = root.findtext(body + "ReceiptId", namespaces=ns.NSMAP)
+    return Held(entries.received(submission, document), receipt_id=receipt_id)
 
 
 @dataclass(frozen=True)
@@ -157,7 +191,12 @@ class Inclusion:
 
 
 class LogBusy(Exception):
-    """Another process is extending the log, or a writer held the barrier too long: try at the next run."""
+    """Another process is extending the log: this run has nothing to do."""
+
+
+class LogHeldBack(LogBusy):
+    """A writer held a source table past the barrier's patience: the next run tries again. Worth a line in
+    the log when it lasts (an idle transaction left open holds the log back for good)."""
 
 
 class TransparencyLog:
@@ -182,17 +221,48 @@ class TransparencyLog:
     def extend(self, max_leaves: int | None = None) -> Checkpoint | None:
         """Append every row committed since the last run (at most `max_leaves`), then sign a checkpoint of the
         new size. None when there was nothing new to sign. LogBusy when another process is at it."""
-        self._ensure_head()
-        upto = self._barrier()
-        appended = 0
-        while max_leaves is None or appended < max_leaves:
-            budget = CHUNK if max_leaves is None else min(CHUNK, max_leaves - appended)
-            added = self._append_chunk(upto, budget)
-            if added is None:
-                break
-            appended += added
-        # Also signs a size that an interrupted run appended but did not sign.
-        return self._sign_head()
+        with self._turn():
+            self._ensure_head()
+            upto = self._barrier()
+            appended = 0
+            while max_leaves is None or appended < max_leaves:
+                budget = CHUNK if max_leaves is None else min(CHUNK, max_leaves - appended)
+                added = self._append_chunk(upto, budget)
+                if added is None:
+                    break
+                appended += added
+            # Also signs a size that an interrupted run appended but did not sign.
+            return self._sign_head()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One process extends the log at a time; the others return at once (LogBusy) rather than take the
+        barrier for nothing. PostgreSQL: a session advisory lock, on a connection held for the run (it ends
+        with the connection if the process dies). SQLite: an flock beside the database file."""
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.connect() as conn:
+                if not conn.scalar(select(func.pg_try_advisory_lock(TURN_KEY))):
+                    raise LogBusy("another process is extending the log")
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(select(func.pg_advisory_unlock(TURN_KEY)))
+                    conn.commit()
+            return
+        database = self._engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        turn = os.open(database + ".loglock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LogBusy("another process is extending the log") from None
+            yield
+        finally:
+            os.close(turn)  # and with it the flock
 
     def _ensure_head(self) -> None:
         """The head row, made by migration 0016; made again here for a database whose tables were emptied
@@ -221,26 +291,30 @@ class TransparencyLog:
 
     def _barrier(self) -> dict[str, int]:
         """The highest id of each source table below which every row is committed (see the module's doc)."""
-        highest = [
-            select(func.coalesce(func.max(source.id_column), 0)).scalar_subquery() for source in SOURCES
-        ]
         if self._engine.dialect.name != "postgresql":
             with self._sessions() as session:
-                values = session.execute(select(*highest)).one()
-        else:
-            try:
-                with self._sessions.begin() as session:
-                    # Writers hold their row-exclusive lock a few milliseconds; one that holds it longer is
-                    # not waited for (the next run tries again), so submissions queue behind us no longer.
-                    session.execute(text("SET LOCAL lock_timeout = '2s'"))
-                    tables = ", ".join(source.name for source in SOURCES)
-                    session.execute(text(f"LOCK TABLE {tables} IN SHARE MODE"))  # noqa: S608 - our names
-                    values = session.execute(select(*highest)).one()
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-                    raise LogBusy("a writer held a source table past the lock timeout") from None
-                raise
-        return {source.name: int(value) for source, value in zip(SOURCES, values, strict=True)}
+                return {source.name: session.scalar(source.highest()) for source in SOURCES}
+        # One table per short transaction (each table's guarantee stands on its own), each lock waited for
+        # only briefly: while our SHARE request waits, the submissions' inserts queue behind it.
+        upto = {}
+        for source in SOURCES:
+            for attempt in range(BARRIER_ATTEMPTS):
+                try:
+                    with self._sessions.begin() as session:
+                        session.execute(text(f"SET LOCAL lock_timeout = '{BARRIER_WAIT_MS}ms'"))
+                        session.execute(text(f"LOCK TABLE {source.name} IN SHARE MODE"))
+                        upto[source.name] = session.scalar(source.highest())
+                    break
+                except DBAPIError as exc:
+                    if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                        raise
+                    time.sleep(0.1 * (attempt + 1))
+            else:
+                raise LogHeldBack(
+                    f"a transaction kept writing {source.name} through {BARRIER_ATTEMPTS} waits of "
+                    f"{BARRIER_WAIT_MS} ms (an idle transaction left open?)"
+                )
+        return upto
 
     def _append_chunk(self, upto: dict[str, int], budget: int) -> int | None:
         """Read up to `budget` new rows (outside the write lock: reading and hashing receipts is the bulk of
@@ -254,6 +328,8 @@ class TransparencyLog:
                 room = budget - len(batch)
                 if room <= 0:
                     break
+                if last[source.name] >= upto[source.name]:
+                    continue  # read up to this run's barrier already: the head never moves back
                 rows = source.read(session, last[source.name], upto[source.name], room)
                 batch.extend((source.name, row_id, entry) for row_id, entry in rows)
                 # A read that did not fill the room reached `upto`: rows it passed over (the demo history,
@@ -274,9 +350,10 @@ class TransparencyLog:
         with writing(self._sessions) as session:
             if _HeadState.of(self._head(session, lock=True)) != start:
                 raise LogBusy("another process extended the log meanwhile")
-            if leaves:
-                session.execute(insert(LogLeaf), leaves)
-                session.execute(insert(LogNode), nodes)
+            if leaves:  # Core's executemany: the ORM's bulk path cost twice the time under the write lock
+                connection = session.connection()
+                connection.execute(insert(LogLeaf.__table__), leaves)
+                connection.execute(insert(LogNode.__table__), nodes)
             session.execute(
                 update(LogHead)
                 .where(LogHead.id == 1)
@@ -428,19 +505,43 @@ class TransparencyLog:
     def checkpoint(self, session: Session, tree_size: int) -> Checkpoint | None:
         return _checkpoint(session.get(LogCheckpoint, tree_size))
 
-    def leaf_index(self, session: Session, leaf_hash: bytes) -> int | None:
-        """The first position of that leaf (one StatusUpdate sent to two systems is two equal entries)."""
-        return session.scalar(select(func.min(LogLeaf.position)).where(LogLeaf.leaf_hash == leaf_hash))
+    def position(
+        self, session: Session, leaf_hash: bytes, receipt_id: str | None = None, appeal_id: str | None = None
+    ) -> int | None:
+        """The first position of the entry with this leaf hash, found through the document's own key (its
+        receipt id, or the appeal it is about): the leaf hashes are random, and an index on them would cost
+        every append a random page (measured: 5.6 times the appending's write-lock time on SQLite)."""
+        kept: dict[str, list[int]] = {}
+        if receipt_id:
+            for table in (Message, RejectedDocument):
+                found = session.scalar(select(table.id).where(table.receipt_id == receipt_id))
+                if found is not None:
+                    kept[table.__tablename__] = [found]
+        if appeal_id:
+            kept["outbox"] = list(
+                session.scalars(select(OutboxMessage.id).where(OutboxMessage.appeal_id == appeal_id))
+            )
+        found = [
+            session.scalar(
+                select(func.min(LogLeaf.position)).where(
+                    LogLeaf.source == name, LogLeaf.source_id.in_(ids), LogLeaf.leaf_hash == leaf_hash
+                )
+            )
+            for name, ids in kept.items()
+            if ids
+        ]
+        return min((p for p in found if p is not None), default=None)
 
     def locate(self, session: Session, document: bytes) -> Inclusion:
-        """A document's entry under the newest checkpoint (Rejection, ValueError: see entry_for)."""
-        entry = entry_for(document)
-        leaf = merkle.leaf_hash(entry.encode("ascii"))
-        index, checkpoint = self.leaf_index(session, leaf), self.latest(session)
+        """A document's entry under the newest checkpoint (Rejection, ValueError: see held)."""
+        holding = held(document)
+        leaf = holding.leaf_hash
+        index = self.position(session, leaf, holding.receipt_id, holding.appeal_id)
+        checkpoint = self.latest(session)
         if index is None or checkpoint is None or index >= checkpoint.tree_size:
-            return Inclusion(entry, leaf, index, checkpoint)
+            return Inclusion(holding.entry, leaf, index, checkpoint)
         path = tuple(self.inclusion_proof(session, index, checkpoint.tree_size))
-        return Inclusion(entry, leaf, index, checkpoint, path)
+        return Inclusion(holding.entry, leaf, index, checkpoint, path)
 
     def recent(self, session: Session, count: int) -> list[Checkpoint]:
         rows = session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.tree_size.desc()).limit(count))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
+from sqlalchemy import DateTime, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.store.models import Base
@@ -19,10 +19,9 @@ from gateway.store.models import Base
 
 class LogLeaf(Base):
     __tablename__ = "log_leaves"
-    __table_args__ = (
-        UniqueConstraint("source", "source_id", name="uq_log_leaves_source"),
-        Index("ix_log_leaves_leaf_hash", "leaf_hash"),
-    )
+    # No index on leaf_hash: its random keys would cost every append a random page; an entry is found
+    # through its source row (TransparencyLog.position).
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_log_leaves_source"),)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # messages | rejected_documents | outbox: the table whose row this entry stands for
     source: Mapped[str] = mapped_column(String(24))

@@ -142,16 +142,23 @@ def test_appeal_and_inbox_responses_match_their_schemas(client, signers, gateway
 def test_transparency_log_responses_match_their_schemas(client, signers, gateway, document):
     check = Responses(document).check
     check(client.get("/api/v1/log"), "/api/v1/log")  # 404: no checkpoint yet
-    new_appeal(client, signers, DEPT_HEAD)
+    receipt = post(client, signed(signers, "sys-portal", example("Appeal"))).data
     new_appeal(client, signers, DEPT_HEAD)
     size = gateway.log.extend().tree_size
     head = check(client.get("/api/v1/log"), "/api/v1/log")
     assert head["tree_size"] == size
     page = check(client.get(f"/api/v1/log/entries?end={size}"), "/api/v1/log/entries")
-    leaf = page["entries"][-1]["leaf_hash"]
-    proof = check(client.get(f"/api/v1/log/proof?leaf_hash={leaf}"), "/api/v1/log/proof")
+    from gateway.services.transparency import held
+
+    holding = held(receipt)
+    leaf = holding.leaf_hash.hex()
+    proof = check(
+        client.get(f"/api/v1/log/proof?leaf_hash={leaf}&receipt_id={holding.receipt_id}"), "/api/v1/log/proof"
+    )
     assert page["entries"][proof["leaf_index"]]["leaf_hash"] == leaf
-    check(client.get("/api/v1/log/proof?leaf_hash=" + "0" * 64), "/api/v1/log/proof")  # 404
+    missing = "/api/v1/log/proof?appeal_id=ap-none&leaf_hash=" + "0" * 64
+    check(client.get(missing), "/api/v1/log/proof")  # 404
+    check(client.get(f"/api/v1/log/proof?leaf_hash={leaf}"), "/api/v1/log/proof")  # 400: no key
     check(client.get("/api/v1/log/proof?leaf_hash=xyz"), "/api/v1/log/proof")  # 400
     check(client.get(f"/api/v1/log/consistency?first=1&second={size}"), "/api/v1/log/consistency")
     check(client.get(f"/api/v1/log/consistency?first={size}&second=1"), "/api/v1/log/consistency")  # 400

@@ -6,6 +6,7 @@ auditor's checks (gateway.interfaces.cli.log_audit, fed by the public API) catch
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -17,7 +18,7 @@ from sqlalchemy import delete, func, select, text, update
 from gateway.domain.transparency import entries, merkle
 from gateway.interfaces.cli import log_audit as audit
 from gateway.interfaces.cli.verify import verify_file
-from gateway.services.transparency import LogBusy
+from gateway.services.transparency import CHUNK, LogBusy, LogHeldBack
 from gateway.store.appeals import OutboxMessage
 from gateway.store.models import DEMO_SIGNER_KIND, Message, RejectedDocument
 from gateway.store.transparency import LogCheckpoint, LogHead, LogLeaf, LogNode
@@ -142,6 +143,72 @@ def test_an_auditor_sees_the_log_grow_and_keeps_the_signed_checkpoint(
         audit.check_entries(fetch, newest)
         audit.save_state(state, newest)
     assert audit.load_state(state, settings.trust_dir, GATEWAY).document == newest.document
+
+
+def test_the_witness_file_outlives_the_gateway_certificate(
+    client, gateway, signers, settings, tmp_path, monkeypatch
+):
+    """The witness was verified when it was written; read back, only its signature and signer are checked, so
+    that it still counts once the gateway's certificate has expired (its evidence must outlive the key). A
+    newly fetched checkpoint is judged now, chain and all."""
+    from datetime import timedelta
+
+    from gateway.trust import chain
+    from gateway.xml.parsing import parse_document
+    from gateway.xml.signatures import verify_document
+
+    traffic(client, signers)
+    gateway.log.extend()
+    fetch, state = fetch_from(client), tmp_path / "witness.json"
+    first = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    audit.save_state(state, first)
+    expiry = verify_document(parse_document(first.document)).certificate.not_valid_after_utc
+    real = chain._utc
+    monkeypatch.setattr(chain, "_utc", lambda v: expiry + timedelta(days=1) if v is None else real(v))
+    assert audit.load_state(state, settings.trust_dir, GATEWAY).root_hash == first.root_hash
+    with pytest.raises(audit.LogAuditFailure, match="certificate-expired"):
+        audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
+    tampered = json.loads(state.read_text())
+    tampered["checkpoint"] = base64.b64encode(first.document.replace(b"<TreeSize>", b"<TreeSize>9")).decode()
+    state.write_text(json.dumps(tampered))
+    with pytest.raises(audit.LogAuditFailure, match="signature-invalid"):
+        audit.load_state(state, settings.trust_dir, GATEWAY)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'{"entries": ["x"]}',
+        b'{"entries": {"a": 1}}',
+        b"[1, 2]",
+        b'{"entries": [{"index": 0, "entry": 7}]}',
+        b"{",
+    ],
+)
+def test_a_malformed_answer_fails_the_audit_cleanly(client, gateway, signers, settings, answer):
+    traffic(client, signers)
+    gateway.log.extend()
+    honest = fetch_from(client)
+    checkpoint = audit.latest_checkpoint(honest, settings.trust_dir, GATEWAY)
+    with pytest.raises(audit.LogAuditFailure):
+        audit.check_entries(lambda path: answer if "/entries" in path else honest(path), checkpoint)
+
+
+def test_an_answer_too_large_is_refused_before_it_fills_memory(monkeypatch):
+    import io
+    import urllib.request
+
+    class Endless(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(audit, "MAX_ANSWER_BYTES", 1000)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Endless(b"x" * 5000))
+    with pytest.raises(audit.LogAuditFailure, match="larger than 1,000 bytes"):
+        audit.http_fetch("http://127.0.0.1:9")("/api/v1/log/checkpoints/latest")
 
 
 # --- attacks on the record --------------------------------------------------------------------------------
@@ -276,8 +343,10 @@ def test_a_document_the_gateway_never_issued_is_not_proven(client, gateway, sign
     gateway.log.extend()
     fetch = fetch_from(client)
     checkpoint = audit.latest_checkpoint(fetch, settings.trust_dir, GATEWAY)
-    with pytest.raises(audit.LogAuditFailure, match="no entry of the log"):
+    with pytest.raises(audit.LogAuditFailure, match="names neither"):
         audit.prove(fetch, signed(signers, "sys-portal", example("Appeal")), checkpoint)  # received, not sent
+    with pytest.raises(audit.LogAuditFailure, match="no entry of the log"):  # an AppealReply never sent
+        audit.prove(fetch, signed(signers, "off-housing-dept-head", example("AppealReply")), checkpoint)
     forged = etree.tostring(example("Receipt"))
     with pytest.raises(audit.LogAuditFailure, match="no entry of the log"):
         audit.prove(fetch, forged, checkpoint)
@@ -303,7 +372,7 @@ def test_a_writer_in_flight_holds_the_log_back_rather_than_being_skipped(client,
         )
         later = post(client, b"<late/>")  # a higher id, committed first
         assert later.status_code == 400
-        with pytest.raises(LogBusy):
+        with pytest.raises(LogHeldBack, match="rejected_documents"):
             gateway.log.extend()
         slow.execute(text("COMMIT"))
     checkpoint = gateway.log.extend()
@@ -313,6 +382,43 @@ def test_a_writer_in_flight_holds_the_log_back_rather_than_being_skipped(client,
         assert logged == set(
             session.scalars(select(RejectedDocument.id).where(RejectedDocument.receipt.is_not(None)))
         )
+
+
+def test_while_one_process_extends_the_log_another_returns_at_once(client, gateway, signers, settings):
+    from gateway.app import build_gateway
+
+    traffic(client, signers)
+    other = build_gateway(settings, engine=gateway.engine)
+    with gateway.log._turn():
+        with pytest.raises(LogBusy, match="another process is extending the log"):
+            other.log.extend()
+    assert other.log.extend().tree_size == loggable_rows(gateway)
+
+
+def test_a_run_overtaken_by_another_never_moves_the_head_back(client, gateway, signers, settings):
+    """Defence beyond the turn: a run whose barrier is older than the head (another process read further
+    meanwhile) appends nothing and leaves the head where it is; the log goes on."""
+    from gateway.app import build_gateway
+
+    traffic(client, signers)
+    stale = gateway.log._barrier()
+    traffic(client, signers)
+    other = build_gateway(settings, engine=gateway.engine)
+    assert other.log.extend().tree_size == loggable_rows(gateway)
+    with gateway.sessions() as session:
+        before = session.get(LogHead, 1)
+        before = (before.tree_size, before.last_message_id, before.last_rejection_id, before.last_outbox_id)
+    assert gateway.log._append_chunk(stale, CHUNK) is None
+    with gateway.sessions() as session:
+        after = session.get(LogHead, 1)
+        assert (
+            after.tree_size,
+            after.last_message_id,
+            after.last_rejection_id,
+            after.last_outbox_id,
+        ) == before
+    traffic(client, signers)
+    assert gateway.log.extend().tree_size == loggable_rows(gateway)
 
 
 def test_two_processes_extending_at_once_append_each_row_once(client, gateway, signers, settings):
@@ -392,7 +498,8 @@ def test_the_log_commands_checkpoint_audit_and_prove_against_a_served_gateway(
         assert "extends the checkpoint of 3 entries" in second.output
         assert "entries: all 6 rebuild the signed root (2 received, 4 sent)" in second.output
 
-        proven = zvarot("log", "prove", str(receipt_file), "--url", served.base)
+        proven = zvarot("log", "prove", str(receipt_file), "--url", served.base, "--state", str(state))
+        assert "unchanged since" in proven.output  # the log shown to the prover is the audited one
         assert proven.exit_code == 0 and "included at index 0 of the 6 entries" in proven.output, (
             proven.output
         )
@@ -404,6 +511,8 @@ def test_the_log_commands_checkpoint_audit_and_prove_against_a_served_gateway(
         _rebuild_log_from_scratch(gateway)  # the operator starts the log again: the witness notices
         submit(served.base)
         zvarot("log", "checkpoint")
+        forked = zvarot("log", "prove", str(receipt_file), "--url", served.base, "--state", str(state))
+        assert forked.exit_code == 1 and "rewritten" in forked.output, forked.output
         caught = zvarot("log", "audit", "--url", served.base, "--state", str(state))
         assert caught.exit_code == 1 and "FAILED" in caught.output and "rewritten" in caught.output, (
             caught.output

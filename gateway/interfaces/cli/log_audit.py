@@ -22,8 +22,9 @@ from lxml import etree
 
 from gateway.domain.transparency import entries, merkle
 from gateway.errors import Rejection
-from gateway.services.transparency import entry_for
+from gateway.services.transparency import Held, held
 from gateway.trust.chain import CertificateVerifier
+from gateway.trust.identity import subject_uid
 from gateway.trust.store import TrustStore
 from gateway.xml import ns
 from gateway.xml.parsing import parse_document
@@ -33,6 +34,9 @@ from gateway.xml.signatures import verify_document
 # What an audit reads of the gateway: a path under its base URL -> the body (raises LogAuditFailure on error).
 Fetch = Callable[[str], bytes]
 PAGE = 1000  # entries per request (the API's most)
+# The most an answer may weigh: a page of entries is ~250 KB, a checkpoint ~5 KB; a gateway that sends more
+# is refused rather than allowed to fill the auditor's memory.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class LogAuditFailure(Exception):
@@ -54,9 +58,9 @@ def http_fetch(base_url: str, timeout: float = 30) -> Fetch:
     def fetch(path: str) -> bytes:
         try:
             with urllib.request.urlopen(base + path, timeout=timeout) as response:  # noqa: S310 - the auditor's URL
-                return response.read()
+                body = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")
+            detail = exc.read(4096).decode("utf-8", "replace")
             try:
                 detail = json.loads(detail).get("detail", detail)
             except (ValueError, AttributeError):
@@ -64,31 +68,40 @@ def http_fetch(base_url: str, timeout: float = 30) -> Fetch:
             raise LogAuditFailure(f"GET {path}: HTTP {exc.code}: {detail}") from None
         except OSError as exc:
             raise LogAuditFailure(f"GET {path}: {exc}") from None
+        if len(body) > MAX_ANSWER_BYTES:
+            raise LogAuditFailure(f"GET {path}: the answer is larger than {MAX_ANSWER_BYTES:,} bytes")
+        return body
 
     return fetch
 
 
-def verify_checkpoint(document: bytes, trust_dir: Path, gateway_uid: str) -> VerifiedCheckpoint:
-    """A LogCheckpoint whose schema, signature and certificate chain hold, signed by the gateway itself;
-    read from its signed content only."""
+def verify_checkpoint(
+    document: bytes, trust_dir: Path, gateway_uid: str, *, chain: bool = True
+) -> VerifiedCheckpoint:
+    """A LogCheckpoint whose schema and signature hold, signed by the gateway itself, read from its signed
+    content only. `chain`: also its certificate chain to the trust store's anchors, valid now and not
+    revoked; without it (the auditor's own witness file, checked when it was written) only that the
+    signature verifies and its certificate names the gateway, so that the file outlives the certificate."""
     try:
         root = parse_document(document)
         if etree.QName(root) != etree.QName(ns.ZV, "LogCheckpoint"):
             raise LogAuditFailure(f"not a LogCheckpoint: {etree.QName(root).localname}")
         SchemaRegistry().validate(root)
         signature = verify_document(root)
-        signer = CertificateVerifier(TrustStore.load(trust_dir)).verify(
-            signature.certificate, signature.untrusted_chain
-        )
+        if chain:
+            verifier = CertificateVerifier(TrustStore.load(trust_dir))
+            signer_uid = verifier.verify(signature.certificate, signature.untrusted_chain).uid
+        else:
+            signer_uid = subject_uid(signature.certificate)
     except Rejection as rejection:
         raise LogAuditFailure(
             f"the checkpoint does not verify: {rejection.code}: {rejection.message}"
         ) from None
     signed = signature.signed_root
     origin = signed.findtext("zv:Body/zv:Origin", namespaces=ns.NSMAP)
-    if signer.uid != gateway_uid or origin != gateway_uid:
+    if signer_uid != gateway_uid or origin != gateway_uid:
         raise LogAuditFailure(
-            f"the checkpoint is signed by {signer.uid} for the log {origin!r}, "
+            f"the checkpoint is signed by {signer_uid} for the log {origin!r}, "
             f"not by the gateway {gateway_uid}"
         )
     return VerifiedCheckpoint(
@@ -134,11 +147,15 @@ def check_entries(fetch: Fetch, checkpoint: VerifiedCheckpoint) -> dict[str, int
     leaves, kinds = [], {}
     for start in range(0, checkpoint.tree_size, PAGE):
         end = min(start + PAGE, checkpoint.tree_size)
-        page = _json(fetch(f"/api/v1/log/entries?start={start}&end={end}")).get("entries") or []
+        page = _json(fetch(f"/api/v1/log/entries?start={start}&end={end}")).get("entries")
+        if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+            raise LogAuditFailure(f"entries {start}..{end - 1}: not a list of entries")
         if [item.get("index") for item in page] != list(range(start, end)):
             raise LogAuditFailure(f"entries {start}..{end - 1}: the gateway returned another range")
         for item in page:
-            entry = str(item.get("entry", ""))
+            entry = item.get("entry")
+            if not isinstance(entry, str):
+                raise LogAuditFailure(f"entry {item['index']}: not a text")
             leaf = merkle.leaf_hash(entry.encode("utf-8"))
             if item.get("leaf_hash") != leaf.hex():
                 raise LogAuditFailure(f"entry {item['index']}: its leaf hash is not the hash of its text")
@@ -152,10 +169,10 @@ def check_entries(fetch: Fetch, checkpoint: VerifiedCheckpoint) -> dict[str, int
     return kinds
 
 
-def entry_of(document: bytes) -> str:
-    """The entry of a document the gateway gave its holder (gateway.services.transparency.entry_for)."""
+def held_document(document: bytes) -> Held:
+    """The entry of a document the gateway gave its holder, and its key (gateway.services.transparency)."""
     try:
-        return entry_for(document)
+        return held(document)
     except Rejection as rejection:
         raise LogAuditFailure(f"not a readable document: {rejection.message}") from None
     except ValueError as exc:
@@ -164,10 +181,15 @@ def entry_of(document: bytes) -> str:
 
 def prove(fetch: Fetch, document: bytes, checkpoint: VerifiedCheckpoint) -> tuple[str, int]:
     """That the document's entry is in the checkpoint's tree: (entry, index); LogAuditFailure if not."""
-    entry = entry_of(document)
-    leaf = merkle.leaf_hash(entry.encode("ascii"))
-    query = urllib.parse.urlencode({"leaf_hash": leaf.hex(), "tree_size": checkpoint.tree_size})
-    answer = _json(fetch(f"/api/v1/log/proof?{query}"))
+    holding = held_document(document)
+    if not holding.receipt_id and not holding.appeal_id:
+        raise LogAuditFailure("the log holds receipts and documents about appeals; this names neither")
+    leaf = holding.leaf_hash
+    query = {"leaf_hash": leaf.hex(), "tree_size": checkpoint.tree_size}
+    query.update(
+        {k: v for k, v in (("receipt_id", holding.receipt_id), ("appeal_id", holding.appeal_id)) if v}
+    )
+    answer = _json(fetch(f"/api/v1/log/proof?{urllib.parse.urlencode(query)}"))
     index = answer.get("leaf_index")
     if not isinstance(index, int) or not merkle.verify_inclusion(
         leaf, index, checkpoint.tree_size, _hashes(answer.get("audit_path")), checkpoint.root_hash
@@ -175,7 +197,7 @@ def prove(fetch: Fetch, document: bytes, checkpoint: VerifiedCheckpoint) -> tupl
         raise LogAuditFailure(
             f"the proof does not lead to the root signed for {checkpoint.tree_size} entries"
         )
-    return entry, index
+    return holding.entry, index
 
 
 # --- the witness state ----------------------------------------------------------------------------------
@@ -189,7 +211,7 @@ def load_state(path: Path, trust_dir: Path, gateway_uid: str) -> VerifiedCheckpo
         document = base64.b64decode(saved["checkpoint"], validate=True)
     except (ValueError, KeyError, TypeError) as exc:
         raise LogAuditFailure(f"{path}: not a witness state this command wrote ({exc})") from None
-    return verify_checkpoint(document, trust_dir, gateway_uid)
+    return verify_checkpoint(document, trust_dir, gateway_uid, chain=False)
 
 
 def save_state(path: Path, checkpoint: VerifiedCheckpoint) -> None:

@@ -396,6 +396,20 @@ _TRUST_DIR = click.option(
 _GATEWAY_URL = click.option(
     "--url", required=True, help="the gateway's base URL, e.g. https://zvarot.example.by"
 )
+_ORIGIN = click.option(
+    "--origin",
+    default=None,
+    help="the log's name, the uid that signs its checkpoints; default: ZVAROT_GATEWAY_UID (zvarot-gateway)",
+)
+
+
+def _witness(required: bool):
+    return click.option(
+        "--state",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=required,
+        help="the witness file: the last checkpoint this auditor verified (made on the first run)",
+    )
 
 
 @cli.group("log")
@@ -453,25 +467,23 @@ def log_verify() -> None:
 
 @log_group.command("audit")
 @_GATEWAY_URL
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="the witness file: the last checkpoint this auditor verified (made on the first run)",
-)
+@_witness(required=True)
 @click.option("--entries", is_flag=True, help="also download every entry and rebuild the root from them")
 @_TRUST_DIR
-def log_audit(url: str, state: Path, entries: bool, trust_dir: Path | None) -> None:
+@_ORIGIN
+def log_audit(
+    url: str, state: Path | None, entries: bool, trust_dir: Path | None, origin: str | None
+) -> None:
     """Check that the gateway's log only ever grew: verify its newest signed checkpoint and prove that it
     extends the one this auditor saw last (kept in --state). Exit 0 if it holds, 1 if not."""
     from gateway.interfaces.cli import log_audit as audit
 
     settings = _settings()
-    trust = trust_dir or settings.trust_dir
+    trust, origin = trust_dir or settings.trust_dir, origin or settings.gateway_uid
     fetch = audit.http_fetch(url)
     try:
-        previous = audit.load_state(state, trust, settings.gateway_uid)
-        newest = audit.latest_checkpoint(fetch, trust, settings.gateway_uid)
+        previous = audit.load_state(state, trust, origin)
+        newest = audit.latest_checkpoint(fetch, trust, origin)
         click.echo(
             f"checkpoint: {newest.tree_size} entries, root {newest.root_hash.hex()}, "
             f"signed {newest.issued_at} by {newest.origin}"
@@ -494,21 +506,30 @@ def log_audit(url: str, state: Path, entries: bool, trust_dir: Path | None) -> N
 @log_group.command("prove")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_GATEWAY_URL
+@_witness(required=False)
 @_TRUST_DIR
-def log_prove(file: Path, url: str, trust_dir: Path | None) -> None:
+@_ORIGIN
+def log_prove(file: Path, url: str, state: Path | None, trust_dir: Path | None, origin: str | None) -> None:
     """Prove that FILE (a Receipt, a StatusUpdate or another document the gateway sent you, byte for byte) is
-    in the gateway's log under its newest signed checkpoint. Exit 0 if it is, 1 if not (or not yet)."""
+    in the gateway's log under its newest signed checkpoint. With --state, also that this checkpoint extends
+    the one kept there (the log shown to you is the one the auditors see). Exit 0 if it is, 1 if not (or not
+    yet)."""
     from gateway.interfaces.cli import log_audit as audit
 
     settings = _settings()
-    trust = trust_dir or settings.trust_dir
+    trust, origin = trust_dir or settings.trust_dir, origin or settings.gateway_uid
     fetch = audit.http_fetch(url)
     try:
-        checkpoint = audit.latest_checkpoint(fetch, trust, settings.gateway_uid)
+        checkpoint = audit.latest_checkpoint(fetch, trust, origin)
+        previous = audit.load_state(state, trust, origin) if state is not None else None
+        if previous is not None:
+            click.echo(audit.check_extends(fetch, previous, checkpoint))
         entry, index = audit.prove(fetch, file.read_bytes(), checkpoint)
     except audit.LogAuditFailure as failure:
         click.echo(f"FAILED: {failure}")
         sys.exit(1)
+    if state is not None:
+        audit.save_state(state, checkpoint)
     click.echo(f"entry: {entry}")
     click.echo(
         f"included at index {index} of the {checkpoint.tree_size} entries signed at {checkpoint.issued_at}"
@@ -730,10 +751,13 @@ def worker(once: bool, batch: int | None) -> None:
                             click.echo(f"closed {closed} appeal(s) after their quiet period")
 
                     def log_keeper() -> None:
-                        from gateway.services.transparency import LogBusy
+                        from gateway.services.transparency import TICK_LEAVES, LogBusy, LogHeldBack
 
-                        try:
-                            checkpoint = gateway.log.extend()
+                        try:  # a backlog (the first run after the upgrade) goes in slices between deliveries
+                            checkpoint = gateway.log.extend(max_leaves=TICK_LEAVES)
+                        except LogHeldBack as exc:
+                            click.echo(f"the transparency log is held back: {exc}")
+                            return
                         except LogBusy:
                             return  # another worker is at it
                         if checkpoint is not None:

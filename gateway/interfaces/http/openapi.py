@@ -868,6 +868,18 @@ _PATHS: dict = {
                     "description": "SHA-256(0x00 || entry), the entry rebuilt from a Receipt or StatusUpdate",
                 },
                 {
+                    "name": "receipt_id",
+                    "in": "query",
+                    "schema": _STR,
+                    "description": "for a receipt's entry: its ReceiptId (this or appeal_id is required)",
+                },
+                {
+                    "name": "appeal_id",
+                    "in": "query",
+                    "schema": _STR,
+                    "description": "for a StatusUpdate or another document about an appeal: its AppealId",
+                },
+                {
                     "name": "tree_size",
                     "in": "query",
                     "schema": _CURSOR,

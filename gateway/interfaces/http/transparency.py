@@ -78,18 +78,25 @@ def checkpoint_document(size: str) -> Response:
 
 @blueprint.get("/api/v1/log/proof")
 def inclusion() -> Response:
-    """Where an entry is, and the audit path from it to the root of a checkpoint (default the newest)."""
+    """Where an entry is, and the audit path from it to the root of a checkpoint (default the newest). The
+    entry is named by its leaf hash and found through the document's own key: a receipt's receipt_id, or
+    the appeal_id of a document about an appeal."""
     raw = request.args.get("leaf_hash", "")
     if not _HEX64.fullmatch(raw):
         return _problem(400, "bad-request", "leaf_hash: the entry's leaf hash, 64 hex digits")
+    receipt_id, appeal_id = request.args.get("receipt_id"), request.args.get("appeal_id")
+    if not receipt_id and not appeal_id:
+        return _problem(
+            400, "bad-request", "receipt_id (for a receipt) or appeal_id (for a document about an appeal)"
+        )
     gateway = _gateway()
     with gateway.sessions() as session:
         checkpoint = _named_or_latest(session, "tree_size")
         if isinstance(checkpoint, Response):
             return checkpoint
-        index = gateway.log.leaf_index(session, bytes.fromhex(raw))
+        index = gateway.log.position(session, bytes.fromhex(raw), receipt_id, appeal_id)
         if index is None:
-            return _problem(404, "not-found", "no entry of the log has this leaf hash")
+            return _problem(404, "not-found", "no entry of the log has this leaf hash for that document")
         if index >= checkpoint.tree_size:
             return _problem(
                 404,

@@ -28,7 +28,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("position"),
         sa.UniqueConstraint("source", "source_id", name="uq_log_leaves_source"),
     )
-    op.create_index("ix_log_leaves_leaf_hash", "log_leaves", ["leaf_hash"])
     op.create_table(
         "log_nodes",
         sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
