@@ -582,3 +582,22 @@ def test_zvarot_log_verify_says_whether_the_log_matches(
         session.commit()
     bad = CliRunner().invoke(cli, ["log", "verify"], env=env)
     assert bad.exit_code == 1 and "FAILED: entry" in bad.output and "outbox" in bad.output, bad.output
+
+
+def test_the_shell_recipe_of_the_docs_rebuilds_a_receipts_leaf_hash(client, gateway, signers, tmp_path):
+    """docs/transparency.md promises that standard tools rebuild an entry's leaf hash: run its recipe."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "transparency.md").read_text(encoding="utf-8")
+    recipe = re.search(r"```sh\n(SUB=.*?)```", doc, re.S).group(1)
+    receipt = traffic(client, signers)["accepted"]
+    (tmp_path / "receipt.xml").write_bytes(receipt)
+    printed = subprocess.run(
+        ["bash", "-c", recipe], cwd=tmp_path, capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    gateway.log.extend()
+    with gateway.sessions() as session:
+        leaves = {bytes(h).hex() for h in session.scalars(select(LogLeaf.leaf_hash))}
+    assert printed.split()[0] in leaves
