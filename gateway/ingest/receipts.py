@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.errors import Problem
-from gateway.xml.compose import Composer
+from gateway.xml.compose import Composer, xml_time
 from gateway.xml.signatures import Signer
-
-
-def xml_time(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

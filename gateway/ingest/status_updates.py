@@ -6,8 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from gateway.ingest.receipts import xml_time
-from gateway.xml.compose import Composer
+from gateway.xml.compose import Composer, xml_time
 from gateway.xml.signatures import Signer
 
 

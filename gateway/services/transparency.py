@@ -40,7 +40,7 @@ from gateway.store.database import writing
 from gateway.store.models import DEMO_SIGNER_KIND, Message, RejectedDocument
 from gateway.store.transparency import LogCheckpoint, LogHead, LogLeaf, LogNode
 from gateway.xml import ns
-from gateway.xml.compose import Composer
+from gateway.xml.compose import Composer, xml_time
 from gateway.xml.parsing import parse_document
 from gateway.xml.signatures import Signer
 
@@ -62,10 +62,6 @@ TURN_KEY = int.from_bytes(b"zvarotlg", "big")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def xml_time(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ parsed result to the same bytes and that the signatures verify with libxmlsec1, 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from gateway.xml import ns
 
@@ -18,6 +19,11 @@ from gateway.xml import ns
 # sender's unreadable input is still issued.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+def xml_time(moment: datetime) -> str:
+    """A moment as the gateway writes it in its documents: ISO 8601 to the millisecond, UTC as Z."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def canonical_text(value: str) -> str:
