@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, Select, func, insert, select, text, tuple_, update
+from sqlalchemy import Engine, Select, and_, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -243,8 +243,13 @@ class TransparencyLog:
                 try:
                     yield
                 finally:
-                    conn.execute(select(func.pg_advisory_unlock(TURN_KEY)))
-                    conn.commit()
+                    try:
+                        conn.execute(select(func.pg_advisory_unlock(TURN_KEY)))
+                        conn.commit()
+                    except DBAPIError:
+                        # The session is gone (and its lock with it) or in a state we cannot know: never
+                        # hand it back to the pool, and keep the run's own outcome.
+                        conn.invalidate()
             return
         database = self._engine.url.database
         if not database or database == ":memory:":
@@ -304,7 +309,8 @@ class TransparencyLog:
                 except DBAPIError as exc:
                     if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
                         raise
-                    time.sleep(0.1 * (attempt + 1))
+                    if attempt + 1 < BARRIER_ATTEMPTS:
+                        time.sleep(0.1 * (attempt + 1))
             else:
                 raise LogHeldBack(
                     f"a transaction kept writing {source.name} through {BARRIER_ATTEMPTS} waits of "
@@ -507,24 +513,18 @@ class TransparencyLog:
         """The first position of the entry with this leaf hash, found through the document's own key (its
         receipt id, or the appeal it is about): the leaf hashes are random, and an index on them would cost
         every append a random page (measured: 5.6 times the appending's write-lock time on SQLite)."""
-        kept: dict[str, list[int]] = {}
+        keyed = []
         if receipt_id:
-            for table in (Message, RejectedDocument):
-                found = session.scalar(select(table.id).where(table.receipt_id == receipt_id))
-                if found is not None:
-                    kept[table.__tablename__] = [found]
+            keyed += [(table, table.receipt_id == receipt_id) for table in (Message, RejectedDocument)]
         if appeal_id:
-            kept["outbox"] = list(
-                session.scalars(select(OutboxMessage.id).where(OutboxMessage.appeal_id == appeal_id))
-            )
+            keyed.append((OutboxMessage, OutboxMessage.appeal_id == appeal_id))
         found = [
             session.scalar(
-                select(func.min(LogLeaf.position)).where(
-                    LogLeaf.source == name, LogLeaf.source_id.in_(ids), LogLeaf.leaf_hash == leaf_hash
-                )
+                select(func.min(LogLeaf.position))
+                .join(table, and_(LogLeaf.source == table.__tablename__, LogLeaf.source_id == table.id))
+                .where(key, LogLeaf.leaf_hash == leaf_hash)
             )
-            for name, ids in kept.items()
-            if ids
+            for table, key in keyed
         ]
         return min((p for p in found if p is not None), default=None)
 

@@ -94,8 +94,12 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
 
         return engine
     # No pre-ping: it costs a round trip per checkout on the hot path. A connection the server dropped fails
-    # one request (which the sender retries idempotently) and is replaced; recycling bounds its age.
-    return create_engine(url, pool_recycle=1800, **kwargs)
+    # one request (which the sender retries idempotently) and is replaced; recycling bounds its age. TCP
+    # keepalives let the server notice a client host that vanished within about a minute rather than the
+    # kernel's two hours: its session's locks (the transparency log's turn) go with it.
+    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    connect_args = {**keepalives, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_recycle=1800, connect_args=connect_args, **kwargs)
 
 
 class _FileWriteLock:

@@ -218,6 +218,18 @@ class CertificateVerifier:
                 state.cache.popitem(last=False)
         return cached.signer
 
+    def issued_under_an_anchor(
+        self, leaf: x509.Certificate, untrusted: Sequence[x509.Certificate] = ()
+    ) -> bool:
+        """Whether `leaf` chains, by signatures, to one of the store's trust anchors, whatever the time and
+        revocation: for evidence kept beyond its certificate's life (an auditor's witness file, verified in
+        full when it was written), that it was issued under our anchors and not under anyone's own CA."""
+        state = self._state
+        if state.anchors is None:
+            return False
+        helpers = [*untrusted, *state.store.intermediates]
+        return bool(self._paths_ignoring_time(state, leaf, helpers))
+
     def _verify_uncached(
         self, state: _State, leaf: x509.Certificate, untrusted: tuple[x509.Certificate, ...], at: datetime
     ) -> _Cached:

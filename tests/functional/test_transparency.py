@@ -175,6 +175,30 @@ def test_the_witness_file_outlives_the_gateway_certificate(
         audit.load_state(state, settings.trust_dir, GATEWAY)
 
 
+def test_a_witness_signed_under_a_foreign_ca_is_refused(client, gateway, signers, settings, tmp_path):
+    """Anyone can mint a certificate whose UID is the gateway's under a CA of their own: read back as a
+    witness (time and revocation not judged) it must still chain to the trust store's anchors, or a planted
+    witness file would frame an honest gateway as having rewritten its log."""
+    from datetime import UTC, datetime
+
+    from gateway.pki import init_pki
+    from gateway.services.transparency import TransparencyLog
+    from gateway.xml.signatures import Signer
+
+    traffic(client, signers)
+    gateway.log.extend()
+    honest = audit.latest_checkpoint(fetch_from(client), settings.trust_dir, GATEWAY)
+    foreign = init_pki(tmp_path / "foreign-pki")["gateway"]
+    forger = Signer.from_files(foreign["key"], [foreign["cert"]])
+    composed = TransparencyLog(gateway.sessions, forger, GATEWAY)._compose(
+        honest.tree_size, b"\x11" * 32, datetime.now(UTC)
+    )
+    state = tmp_path / "witness.json"
+    state.write_text(json.dumps({"checkpoint": base64.b64encode(forger.sign_canonical(composed)).decode()}))
+    with pytest.raises(audit.LogAuditFailure, match="not issued under the trust store's anchors"):
+        audit.load_state(state, settings.trust_dir, GATEWAY)
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -352,6 +376,54 @@ def test_a_document_the_gateway_never_issued_is_not_proven(client, gateway, sign
         audit.prove(fetch, forged, checkpoint)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "receipt_id=%00",
+        "appeal_id=%00",
+        "appeal_id=" + "x" * 5000,
+        "receipt_id=Rc-UPPER",
+        "appeal_id=ap-%C3%A9",
+    ],
+)
+def test_a_proof_request_naming_no_document_of_the_gateway_is_a_400(client, gateway, signers, query):
+    traffic(client, signers)
+    gateway.log.extend()
+    response = client.get(f"/api/v1/log/proof?leaf_hash={'0' * 64}&{query}")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_an_appeal_with_many_documents_is_found_in_one_query(client, gateway, signers, settings):
+    """The entry of a document about an appeal is found by joining the appeal's outbox rows to the log, not
+    by sending their ids back as bind parameters (PostgreSQL refuses more than 65,535)."""
+    from sqlalchemy import event
+
+    from tests.helpers import new_appeal
+
+    appeal_id, _ = new_appeal(client, signers, "off-housing-dept-head")
+    gateway.log.extend()
+    with gateway.sessions() as session:
+        document = bytes(
+            session.scalars(
+                select(OutboxMessage.document).where(OutboxMessage.appeal_id == appeal_id).limit(1)
+            ).one()
+        )
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(gateway.engine, "before_cursor_execute", seen)
+    try:
+        with gateway.sessions() as session:
+            found = gateway.log.locate(session, document)
+    finally:
+        event.remove(gateway.engine, "before_cursor_execute", seen)
+    assert found.proven
+    lookups = [s for s in statements if "log_leaves" in s and "JOIN outbox" in s]
+    assert len(lookups) == 1 and "IN (" not in lookups[0]
+
+
 # --- the barrier ------------------------------------------------------------------------------------------
 
 
@@ -419,6 +491,37 @@ def test_a_run_overtaken_by_another_never_moves_the_head_back(client, gateway, s
         ) == before
     traffic(client, signers)
     assert gateway.log.extend().tree_size == loggable_rows(gateway)
+
+
+def test_a_run_whose_turn_connection_is_cut_keeps_its_outcome(client, gateway, signers, monkeypatch):
+    """PostgreSQL: the server ends the session holding the turn mid-run (pg_terminate_backend, a timeout):
+    the run still signs its checkpoint (the head row's check keeps it safe), and the failed unlock neither
+    replaces that outcome nor returns an unknown connection to the pool."""
+    if gateway.engine.dialect.name != "postgresql":
+        pytest.skip("an advisory lock on PostgreSQL; SQLite's turn is an flock")
+    import time
+
+    traffic(client, signers)
+    barrier = gateway.log._barrier
+
+    def cut_the_turn_then_barrier():
+        with gateway.engine.connect() as dba:
+            dba.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                )
+            )
+            dba.commit()
+        time.sleep(0.2)
+        return barrier()
+
+    monkeypatch.setattr(gateway.log, "_barrier", cut_the_turn_then_barrier)
+    checkpoint = gateway.log.extend()
+    assert checkpoint is not None and checkpoint.tree_size == loggable_rows(gateway)
+    monkeypatch.undo()
+    traffic(client, signers)
+    assert gateway.log.extend().tree_size == loggable_rows(gateway)  # the pool serves a working connection
 
 
 def test_two_processes_extending_at_once_append_each_row_once(client, gateway, signers, settings):

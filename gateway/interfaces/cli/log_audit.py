@@ -79,20 +79,24 @@ def verify_checkpoint(
     document: bytes, trust_dir: Path, gateway_uid: str, *, chain: bool = True
 ) -> VerifiedCheckpoint:
     """A LogCheckpoint whose schema and signature hold, signed by the gateway itself, read from its signed
-    content only. `chain`: also its certificate chain to the trust store's anchors, valid now and not
-    revoked; without it (the auditor's own witness file, checked when it was written) only that the
-    signature verifies and its certificate names the gateway, so that the file outlives the certificate."""
+    content only, its certificate chained to the trust store's anchors. `chain`: valid now and not revoked
+    too; without (the auditor's own witness file, checked in full when it was written) time and revocation
+    are not judged, so that the file outlives the certificate."""
     try:
         root = parse_document(document)
         if etree.QName(root) != etree.QName(ns.ZV, "LogCheckpoint"):
             raise LogAuditFailure(f"not a LogCheckpoint: {etree.QName(root).localname}")
         SchemaRegistry().validate(root)
         signature = verify_document(root)
+        verifier = CertificateVerifier(TrustStore.load(trust_dir))
         if chain:
-            verifier = CertificateVerifier(TrustStore.load(trust_dir))
             signer_uid = verifier.verify(signature.certificate, signature.untrusted_chain).uid
-        else:
+        elif verifier.issued_under_an_anchor(signature.certificate, signature.untrusted_chain):
             signer_uid = subject_uid(signature.certificate)
+        else:
+            raise LogAuditFailure(
+                "the checkpoint's certificate was not issued under the trust store's anchors"
+            )
     except Rejection as rejection:
         raise LogAuditFailure(
             f"the checkpoint does not verify: {rejection.code}: {rejection.message}"

@@ -386,6 +386,9 @@ def verify(file: Path, trust_dir: Path | None, as_json: bool, at: str | None) ->
 
 # --- the transparency log ----------------------------------------------------------------------------------
 
+# A worker that finds another extending the log this many runs in a row says so once (5 min at 30 s).
+BUSY_RUNS_WORTH_A_LINE = 10
+
 
 _TRUST_DIR = click.option(
     "--trust-dir",
@@ -750,6 +753,8 @@ def worker(once: bool, batch: int | None) -> None:
                         if closed := closures.run():
                             click.echo(f"closed {closed} appeal(s) after their quiet period")
 
+                    busy_runs = [0]
+
                     def log_keeper() -> None:
                         from gateway.services.transparency import TICK_LEAVES, LogBusy, LogHeldBack
 
@@ -758,8 +763,16 @@ def worker(once: bool, batch: int | None) -> None:
                         except LogHeldBack as exc:
                             click.echo(f"the transparency log is held back: {exc}")
                             return
-                        except LogBusy:
-                            return  # another worker is at it
+                        except LogBusy:  # another worker is at it; said once if that lasts
+                            busy_runs[0] += 1
+                            if busy_runs[0] == BUSY_RUNS_WORTH_A_LINE:
+                                click.echo(
+                                    f"the transparency log: another process has been extending it for "
+                                    f"{busy_runs[0]} runs (a host that vanished holds its turn until "
+                                    "PostgreSQL drops its session)"
+                                )
+                            return
+                        busy_runs[0] = 0
                         if checkpoint is not None:
                             click.echo(
                                 f"log checkpoint: {checkpoint.tree_size} entries, root "

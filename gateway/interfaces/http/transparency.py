@@ -19,6 +19,8 @@ from gateway.services.transparency import MAX_ENTRIES, Checkpoint
 
 blueprint = Blueprint("transparency", __name__)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_ID = re.compile(r"[a-z][a-z0-9\-]{1,63}")
+_APPEAL_ID = re.compile(r"ap-[0-9a-z]{26}")
 
 
 def _gateway():
@@ -89,6 +91,9 @@ def inclusion() -> Response:
         return _problem(
             400, "bad-request", "receipt_id (for a receipt) or appeal_id (for a document about an appeal)"
         )
+    # The schemas' patterns (xsd/common.xsd Id, AppealId): anything else names no document.
+    if (receipt_id and not _ID.fullmatch(receipt_id)) or (appeal_id and not _APPEAL_ID.fullmatch(appeal_id)):
+        return _problem(400, "bad-request", "receipt_id or appeal_id is not an id of the gateway's documents")
     gateway = _gateway()
     with gateway.sessions() as session:
         checkpoint = _named_or_latest(session, "tree_size")
