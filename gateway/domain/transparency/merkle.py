@@ -85,13 +85,6 @@ def _perfect_subtrees(start: int, size: int) -> list[tuple[int, int]]:
     return nodes
 
 
-def frontier_of(size: int, hash_at: HashReader) -> list[bytes]:
-    """The frontier of the tree of `size` leaves, read from stored nodes (e.g. to resume appending)."""
-    if size < 0:
-        raise ValueError(f"a tree size is not negative: {size}")
-    return [hash_at(level, index) for level, index in _perfect_subtrees(0, size)]
-
-
 def subtree_hash(start: int, end: int, hash_at: HashReader) -> bytes:
     """MTH(D[start:end]) for a range that the RFC's recursion produces: start is a multiple of the smallest
     power of two >= end - start. A perfect aligned range is a single read; a right edge is folded from the

@@ -11,7 +11,6 @@ from gateway.domain.transparency.merkle import (
     EMPTY_ROOT,
     append,
     consistency_proof,
-    frontier_of,
     inclusion_proof,
     leaf_hash,
     node_hash,
@@ -119,7 +118,6 @@ def roots() -> dict[int, bytes]:
 @pytest.mark.parametrize("size", [0, *SIZES])
 def test_the_head_from_append_and_from_the_store_is_the_merkle_tree_hash(size, roots):
     assert root(FRONTIERS[size]) == roots[size]
-    assert frontier_of(size, reader(size)) == FRONTIERS[size]
     assert root_from_leaves(LEAVES[:size]) == roots[size]
     assert len(FRONTIERS[size]) == size.bit_count()
 
@@ -434,8 +432,6 @@ def test_provers_refuse_what_has_no_proof():
         append(FRONTIERS[3], 4, LEAVES[4])
     with pytest.raises(ValueError):
         append([], 0, b"entry, not its leaf hash")
-    with pytest.raises(ValueError):
-        frontier_of(-1, hash_at)
 
 
 # --- What the provers read.
@@ -456,7 +452,6 @@ def _real_reads(compute, size: int) -> tuple[object, set[tuple[int, int]]]:
 def test_reads_lists_exactly_what_the_provers_read(size):
     computations = [lambda h, i=i: inclusion_proof(i, size, h) for i in sample(size)]
     computations += [lambda h, m=m: consistency_proof(m, size, h) for m in sample(size + 1)[1:]]
-    computations += [lambda h: frontier_of(size, h)]
     for compute in computations:
         keys = reads(compute)
         result, seen = _real_reads(compute, size)
