@@ -242,6 +242,7 @@ def test_the_tracking_form_and_a_timeline_without_personal_data(client, world):
     assert "Reply sent" in text and "Reviewed: 4 of 5" in text
     assert A_NAME in text  # the official who held it: public
     assert "How the due date was computed" in text
+    assert '<a href="/log">public record</a>' in html  # where anyone checks that nothing was rewritten
     for personal in PERSONAL:
         assert personal not in html, personal
 
