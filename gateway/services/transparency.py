@@ -381,6 +381,10 @@ class TransparencyLog:
             raise
 
     def _sign_head(self) -> Checkpoint | None:
+        with self._sessions() as session:  # the common idle run: nothing to sign, no write lock taken
+            size = self._head(session).tree_size
+            if size == 0 or session.get(LogCheckpoint, size) is not None:
+                return None
         with writing(self._sessions) as session:
             head = self._head(session, lock=True)
             size = head.tree_size
